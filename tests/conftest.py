@@ -1,0 +1,61 @@
+"""Shared fixtures: named users per role (as in CONVENTIONS.md) and a small grid hierarchy."""
+
+import pytest
+from django.contrib.auth.models import Group
+
+from tests.factories import UserFactory, build_hierarchy
+
+ROLES = [
+    "admin", "bureau", "street_clerk", "community_staff", "grid_worker", "mediator",
+    "handling_unit", "leader",
+]
+
+
+def _user(username: str, role: str, **extra):
+    user = UserFactory(username=username, **extra)
+    group, _ = Group.objects.get_or_create(name=role)
+    user.groups.add(group)
+    return user
+
+
+@pytest.fixture
+def admin_user(db):
+    return _user("admin_user", "admin", is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def bureau(db):
+    return _user("bureau", "bureau", is_staff=True)
+
+
+@pytest.fixture
+def street_clerk(db):
+    return _user("street_clerk", "street_clerk")
+
+
+@pytest.fixture
+def grid_worker(db):
+    return _user("grid_worker", "grid_worker")
+
+
+@pytest.fixture
+def leader(db):
+    return _user("leader", "leader")
+
+
+@pytest.fixture
+def outsider(db):
+    return _user("outsider", "street_clerk")
+
+
+@pytest.fixture
+def hierarchy(db):
+    """An active generation with 1 district, 2 streets, 4 communities and 8 cells."""
+    from grid.models import ValidationReport
+    from grid.services.generations import generation_activate
+
+    h = build_hierarchy()
+    ValidationReport.objects.create(generation=h["generation"], committed=True)
+    generation_activate(generation=h["generation"])
+    h["generation"].refresh_from_db()
+    return h
