@@ -25,6 +25,8 @@ class Generation(models.Model):
 
     name = models.CharField(_("名称"), max_length=200)
     description = models.TextField(_("说明"), blank=True)
+    # Generated demo geometry (not real boundaries): the map says so.
+    is_demo = models.BooleanField(_("演示几何"), default=False)
     status = models.CharField(
         _("状态"), max_length=10, choices=Status.choices, default=Status.DRAFT
     )
@@ -194,10 +196,17 @@ class GridAssignment(models.Model):
 class ValidationReport(models.Model):
     """The findings of one boundary import or re-validation of a generation."""
 
+    # Empty for a dry run that would have created a new generation.
     generation = models.ForeignKey(
-        Generation, on_delete=models.CASCADE, related_name="reports", verbose_name=_("版本")
+        Generation,
+        on_delete=models.CASCADE,
+        related_name="reports",
+        verbose_name=_("版本"),
+        null=True,
+        blank=True,
     )
     created_at = models.DateTimeField(_("时间"), auto_now_add=True)
+    level = models.CharField(_("层级"), max_length=12, blank=True)
     source = models.CharField(_("来源"), max_length=300, blank=True)
     committed = models.BooleanField(_("已写入"), default=False)
     error_count = models.PositiveIntegerField(_("错误数"), default=0)
