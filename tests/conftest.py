@@ -59,3 +59,23 @@ def hierarchy(db):
     generation_activate(generation=h["generation"])
     h["generation"].refresh_from_db()
     return h
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _require_services(django_db_setup):
+    """Under `make test` (CIVICGRID_REQUIRE_SERVICES=1) the PostGIS run must really be on PostGIS
+    with Redis reachable: a missing service fails the run loudly instead of skipping tests."""
+    import os
+
+    if os.environ.get("CIVICGRID_REQUIRE_SERVICES") != "1":
+        return
+    import redis
+    from django.conf import settings
+    from django.db import connection
+
+    assert connection.vendor == "postgresql", "make test's PostGIS run is not on PostgreSQL"
+    with connection.cursor() as cur:
+        cur.execute("SELECT postgis_lib_version()")
+        assert cur.fetchone()[0], "PostGIS is not installed in the test database"
+    assert settings.CELERY_BROKER_URL.startswith("redis://"), "CELERY_BROKER_URL must be Redis"
+    redis.Redis.from_url(settings.CELERY_BROKER_URL).ping()
