@@ -62,7 +62,7 @@ def hierarchy(db):
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _require_services(django_db_setup):
+def _require_services(django_db_setup, django_db_blocker):
     """Under `make test` (CIVICGRID_REQUIRE_SERVICES=1) the PostGIS run must really be on PostGIS
     with Redis reachable: a missing service fails the run loudly instead of skipping tests."""
     import os
@@ -74,7 +74,7 @@ def _require_services(django_db_setup):
     from django.db import connection
 
     assert connection.vendor == "postgresql", "make test's PostGIS run is not on PostgreSQL"
-    with connection.cursor() as cur:
+    with django_db_blocker.unblock(), connection.cursor() as cur:
         cur.execute("SELECT postgis_lib_version()")
         assert cur.fetchone()[0], "PostGIS is not installed in the test database"
     assert settings.CELERY_BROKER_URL.startswith("redis://"), "CELERY_BROKER_URL must be Redis"
