@@ -73,7 +73,13 @@ want=$(sha256sum pyproject.toml | cut -d' ' -f1)
 if [[ ! -f $stamp || $(cat "$stamp") != "$want" ]]; then
   say "Installing Python dependencies"
   .venv/bin/pip install -q --upgrade pip
-  .venv/bin/pip install -q -e ".[dev]"
+  # The project runs from its checkout (manage.py), so only its dependencies are installed.
+  .venv/bin/python - > .venv/requirements.txt <<'PY'
+import tomllib
+project = tomllib.load(open("pyproject.toml", "rb"))["project"]
+print("\n".join(project["dependencies"] + project["optional-dependencies"]["dev"]))
+PY
+  .venv/bin/pip install -q -r .venv/requirements.txt
   echo "$want" > "$stamp"
 fi
 
