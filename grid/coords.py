@@ -116,6 +116,4 @@ def to_wgs84(lng: float, lat: float, crs: str = "wgs84") -> tuple[float, float]:
         return gcj02_to_wgs84(lng, lat)
     if crs == "bd09":
         return bd09_to_wgs84(lng, lat)
-    raise ValueError(
-        _("不支持的坐标系“%(crs)s”，可选：wgs84、gcj02、bd09。") % {"crs": crs}
-    )
+    raise ValueError(_("不支持的坐标系“%(crs)s”，可选：wgs84、gcj02、bd09。") % {"crs": crs})
