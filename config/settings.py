@@ -95,7 +95,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-LOGIN_URL = "admin:login"
+LOGIN_URL = "grid:login"
+LOGIN_REDIRECT_URL = "/"
 
 # --- i18n: zh-hans is the default, English is available --------------------------------------
 LANGUAGE_CODE = "zh-hans"

@@ -62,7 +62,11 @@ class GenerationEvent(models.Model):
 
     generation = models.ForeignKey(Generation, on_delete=models.CASCADE, related_name="events")
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        verbose_name=_("操作人"),
     )
     at = models.DateTimeField(_("时间"), auto_now_add=True)
     action = models.CharField(_("操作"), max_length=30)
@@ -74,6 +78,10 @@ class GenerationEvent(models.Model):
         verbose_name = _("版本操作记录")
         verbose_name_plural = _("版本操作记录")
         ordering = ["-at"]
+
+    def __str__(self) -> str:
+        forced = _("（强制）") if self.forced else ""
+        return f"{self.generation_id} · {self.action}{forced} · {self.at:%Y-%m-%d %H:%M}"
 
 
 class Area(models.Model):

@@ -6,8 +6,14 @@ from django.contrib.auth.models import Group
 from tests.factories import UserFactory, build_hierarchy
 
 ROLES = [
-    "admin", "bureau", "street_clerk", "community_staff", "grid_worker", "mediator",
-    "handling_unit", "leader",
+    "admin",
+    "bureau",
+    "street_clerk",
+    "community_staff",
+    "grid_worker",
+    "mediator",
+    "handling_unit",
+    "leader",
 ]
 
 
@@ -51,11 +57,9 @@ def outsider(db):
 @pytest.fixture
 def hierarchy(db):
     """An active generation with 1 district, 2 streets, 4 communities and 8 cells."""
-    from grid.models import ValidationReport
     from grid.services.generations import generation_activate
 
     h = build_hierarchy()
-    ValidationReport.objects.create(generation=h["generation"], committed=True)
     generation_activate(generation=h["generation"])
     h["generation"].refresh_from_db()
     return h
@@ -79,3 +83,9 @@ def _require_services(django_db_setup, django_db_blocker):
         assert cur.fetchone()[0], "PostGIS is not installed in the test database"
     assert settings.CELERY_BROKER_URL.startswith("redis://"), "CELERY_BROKER_URL must be Redis"
     redis.Redis.from_url(settings.CELERY_BROKER_URL).ping()
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    """PBKDF2's 1M iterations per test user would dominate the suite's time."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

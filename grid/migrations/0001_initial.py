@@ -7,7 +7,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -16,225 +15,491 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='Generation',
+            name="Generation",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200, verbose_name='名称')),
-                ('description', models.TextField(blank=True, verbose_name='说明')),
-                ('is_demo', models.BooleanField(default=False, verbose_name='演示几何')),
-                ('status', models.CharField(choices=[('draft', '草稿'), ('active', '生效'), ('retired', '已停用')], default='draft', max_length=10, verbose_name='状态')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='创建时间')),
-                ('activated_at', models.DateTimeField(blank=True, null=True, verbose_name='生效时间')),
-                ('retired_at', models.DateTimeField(blank=True, null=True, verbose_name='停用时间')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=200, verbose_name="名称")),
+                ("description", models.TextField(blank=True, verbose_name="说明")),
+                ("is_demo", models.BooleanField(default=False, verbose_name="演示几何")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("draft", "草稿"), ("active", "生效"), ("retired", "已停用")],
+                        default="draft",
+                        max_length=10,
+                        verbose_name="状态",
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="创建时间")),
+                (
+                    "activated_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="生效时间"),
+                ),
+                (
+                    "retired_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="停用时间"),
+                ),
             ],
             options={
-                'verbose_name': '边界版本',
-                'verbose_name_plural': '边界版本',
-                'ordering': ['-created_at'],
-                'constraints': [models.CheckConstraint(condition=models.Q(('status__in', ['draft', 'active', 'retired'])), name='generation_status_valid'), models.UniqueConstraint(condition=models.Q(('status', 'active')), fields=('status',), name='generation_one_active'), models.CheckConstraint(condition=models.Q(('status', 'draft'), ('activated_at__isnull', False), _connector='OR'), name='generation_activated_has_time')],
+                "verbose_name": "边界版本",
+                "verbose_name_plural": "边界版本",
+                "ordering": ["-created_at"],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("status__in", ["draft", "active", "retired"])),
+                        name="generation_status_valid",
+                    ),
+                    models.UniqueConstraint(
+                        condition=models.Q(("status", "active")),
+                        fields=("status",),
+                        name="generation_one_active",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("status", "draft"), ("activated_at__isnull", False), _connector="OR"
+                        ),
+                        name="generation_activated_has_time",
+                    ),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='District',
+            name="District",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(max_length=15, verbose_name='代码')),
-                ('name', models.CharField(max_length=100, verbose_name='名称')),
-                ('geom', django.contrib.gis.db.models.fields.MultiPolygonField(srid=4326, verbose_name='边界')),
-                ('geom_simple', django.contrib.gis.db.models.fields.MultiPolygonField(blank=True, null=True, srid=4326, verbose_name='简化边界')),
-                ('area_m2', models.FloatField(blank=True, null=True, verbose_name='面积（平方米）')),
-                ('generation', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to='grid.generation', verbose_name='版本')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("code", models.CharField(max_length=15, verbose_name="代码")),
+                ("name", models.CharField(max_length=100, verbose_name="名称")),
+                (
+                    "geom",
+                    django.contrib.gis.db.models.fields.MultiPolygonField(
+                        srid=4326, verbose_name="边界"
+                    ),
+                ),
+                (
+                    "geom_simple",
+                    django.contrib.gis.db.models.fields.MultiPolygonField(
+                        blank=True, null=True, srid=4326, verbose_name="简化边界"
+                    ),
+                ),
+                (
+                    "area_m2",
+                    models.FloatField(blank=True, null=True, verbose_name="面积（平方米）"),
+                ),
+                (
+                    "generation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        to="grid.generation",
+                        verbose_name="版本",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '区',
-                'verbose_name_plural': '区',
-                'ordering': ['code'],
-                'abstract': False,
+                "verbose_name": "区",
+                "verbose_name_plural": "区",
+                "ordering": ["code"],
+                "abstract": False,
             },
         ),
         migrations.CreateModel(
-            name='Community',
+            name="Community",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(max_length=15, verbose_name='代码')),
-                ('name', models.CharField(max_length=100, verbose_name='名称')),
-                ('geom', django.contrib.gis.db.models.fields.MultiPolygonField(srid=4326, verbose_name='边界')),
-                ('geom_simple', django.contrib.gis.db.models.fields.MultiPolygonField(blank=True, null=True, srid=4326, verbose_name='简化边界')),
-                ('area_m2', models.FloatField(blank=True, null=True, verbose_name='面积（平方米）')),
-                ('parent_code', models.CharField(max_length=15, verbose_name='上级代码')),
-                ('generation', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to='grid.generation', verbose_name='版本')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("code", models.CharField(max_length=15, verbose_name="代码")),
+                ("name", models.CharField(max_length=100, verbose_name="名称")),
+                (
+                    "geom",
+                    django.contrib.gis.db.models.fields.MultiPolygonField(
+                        srid=4326, verbose_name="边界"
+                    ),
+                ),
+                (
+                    "geom_simple",
+                    django.contrib.gis.db.models.fields.MultiPolygonField(
+                        blank=True, null=True, srid=4326, verbose_name="简化边界"
+                    ),
+                ),
+                (
+                    "area_m2",
+                    models.FloatField(blank=True, null=True, verbose_name="面积（平方米）"),
+                ),
+                ("parent_code", models.CharField(max_length=15, verbose_name="上级代码")),
+                (
+                    "generation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        to="grid.generation",
+                        verbose_name="版本",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '社区',
-                'verbose_name_plural': '社区',
-                'ordering': ['code'],
-                'abstract': False,
+                "verbose_name": "社区",
+                "verbose_name_plural": "社区",
+                "ordering": ["code"],
+                "abstract": False,
             },
         ),
         migrations.CreateModel(
-            name='GenerationEvent',
+            name="GenerationEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('at', models.DateTimeField(auto_now_add=True, verbose_name='时间')),
-                ('action', models.CharField(max_length=30, verbose_name='操作')),
-                ('forced', models.BooleanField(default=False, verbose_name='强制')),
-                ('reason', models.TextField(blank=True, verbose_name='理由')),
-                ('payload', models.JSONField(blank=True, default=dict, verbose_name='详情')),
-                ('actor', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to=settings.AUTH_USER_MODEL)),
-                ('generation', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='events', to='grid.generation')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("at", models.DateTimeField(auto_now_add=True, verbose_name="时间")),
+                ("action", models.CharField(max_length=30, verbose_name="操作")),
+                ("forced", models.BooleanField(default=False, verbose_name="强制")),
+                ("reason", models.TextField(blank=True, verbose_name="理由")),
+                ("payload", models.JSONField(blank=True, default=dict, verbose_name="详情")),
+                (
+                    "actor",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "generation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="events",
+                        to="grid.generation",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '版本操作记录',
-                'verbose_name_plural': '版本操作记录',
-                'ordering': ['-at'],
+                "verbose_name": "版本操作记录",
+                "verbose_name_plural": "版本操作记录",
+                "ordering": ["-at"],
             },
         ),
         migrations.CreateModel(
-            name='GridCell',
+            name="GridCell",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(max_length=15, verbose_name='代码')),
-                ('name', models.CharField(max_length=100, verbose_name='名称')),
-                ('geom', django.contrib.gis.db.models.fields.MultiPolygonField(srid=4326, verbose_name='边界')),
-                ('geom_simple', django.contrib.gis.db.models.fields.MultiPolygonField(blank=True, null=True, srid=4326, verbose_name='简化边界')),
-                ('area_m2', models.FloatField(blank=True, null=True, verbose_name='面积（平方米）')),
-                ('parent_code', models.CharField(max_length=15, verbose_name='上级代码')),
-                ('households', models.PositiveIntegerField(blank=True, null=True, verbose_name='户数')),
-                ('residents', models.PositiveIntegerField(blank=True, null=True, verbose_name='人口')),
-                ('community', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='cells', to='grid.community', verbose_name='社区')),
-                ('generation', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to='grid.generation', verbose_name='版本')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("code", models.CharField(max_length=15, verbose_name="代码")),
+                ("name", models.CharField(max_length=100, verbose_name="名称")),
+                (
+                    "geom",
+                    django.contrib.gis.db.models.fields.MultiPolygonField(
+                        srid=4326, verbose_name="边界"
+                    ),
+                ),
+                (
+                    "geom_simple",
+                    django.contrib.gis.db.models.fields.MultiPolygonField(
+                        blank=True, null=True, srid=4326, verbose_name="简化边界"
+                    ),
+                ),
+                (
+                    "area_m2",
+                    models.FloatField(blank=True, null=True, verbose_name="面积（平方米）"),
+                ),
+                ("parent_code", models.CharField(max_length=15, verbose_name="上级代码")),
+                (
+                    "households",
+                    models.PositiveIntegerField(blank=True, null=True, verbose_name="户数"),
+                ),
+                (
+                    "residents",
+                    models.PositiveIntegerField(blank=True, null=True, verbose_name="人口"),
+                ),
+                (
+                    "community",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="cells",
+                        to="grid.community",
+                        verbose_name="社区",
+                    ),
+                ),
+                (
+                    "generation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        to="grid.generation",
+                        verbose_name="版本",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '网格',
-                'verbose_name_plural': '网格',
-                'ordering': ['code'],
-                'abstract': False,
+                "verbose_name": "网格",
+                "verbose_name_plural": "网格",
+                "ordering": ["code"],
+                "abstract": False,
             },
         ),
         migrations.CreateModel(
-            name='GridAssignment',
+            name="GridAssignment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('is_lead', models.BooleanField(default=False, verbose_name='专职网格长')),
-                ('assigned_at', models.DateTimeField(auto_now_add=True, verbose_name='分配时间')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='grid_assignments', to=settings.AUTH_USER_MODEL, verbose_name='网格员')),
-                ('cell', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='assignments', to='grid.gridcell', verbose_name='网格')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("is_lead", models.BooleanField(default=False, verbose_name="专职网格长")),
+                ("assigned_at", models.DateTimeField(auto_now_add=True, verbose_name="分配时间")),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="grid_assignments",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="网格员",
+                    ),
+                ),
+                (
+                    "cell",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="assignments",
+                        to="grid.gridcell",
+                        verbose_name="网格",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '网格分配',
-                'verbose_name_plural': '网格分配',
+                "verbose_name": "网格分配",
+                "verbose_name_plural": "网格分配",
             },
         ),
         migrations.CreateModel(
-            name='Street',
+            name="Street",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(max_length=15, verbose_name='代码')),
-                ('name', models.CharField(max_length=100, verbose_name='名称')),
-                ('geom', django.contrib.gis.db.models.fields.MultiPolygonField(srid=4326, verbose_name='边界')),
-                ('geom_simple', django.contrib.gis.db.models.fields.MultiPolygonField(blank=True, null=True, srid=4326, verbose_name='简化边界')),
-                ('area_m2', models.FloatField(blank=True, null=True, verbose_name='面积（平方米）')),
-                ('parent_code', models.CharField(max_length=15, verbose_name='上级代码')),
-                ('district', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='streets', to='grid.district', verbose_name='区')),
-                ('generation', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to='grid.generation', verbose_name='版本')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("code", models.CharField(max_length=15, verbose_name="代码")),
+                ("name", models.CharField(max_length=100, verbose_name="名称")),
+                (
+                    "geom",
+                    django.contrib.gis.db.models.fields.MultiPolygonField(
+                        srid=4326, verbose_name="边界"
+                    ),
+                ),
+                (
+                    "geom_simple",
+                    django.contrib.gis.db.models.fields.MultiPolygonField(
+                        blank=True, null=True, srid=4326, verbose_name="简化边界"
+                    ),
+                ),
+                (
+                    "area_m2",
+                    models.FloatField(blank=True, null=True, verbose_name="面积（平方米）"),
+                ),
+                ("parent_code", models.CharField(max_length=15, verbose_name="上级代码")),
+                (
+                    "district",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="streets",
+                        to="grid.district",
+                        verbose_name="区",
+                    ),
+                ),
+                (
+                    "generation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        to="grid.generation",
+                        verbose_name="版本",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '街道',
-                'verbose_name_plural': '街道',
-                'ordering': ['code'],
-                'abstract': False,
+                "verbose_name": "街道",
+                "verbose_name_plural": "街道",
+                "ordering": ["code"],
+                "abstract": False,
             },
         ),
         migrations.AddField(
-            model_name='community',
-            name='street',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='communities', to='grid.street', verbose_name='街道'),
+            model_name="community",
+            name="street",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="communities",
+                to="grid.street",
+                verbose_name="街道",
+            ),
         ),
         migrations.CreateModel(
-            name='ValidationReport',
+            name="ValidationReport",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='时间')),
-                ('level', models.CharField(blank=True, max_length=12, verbose_name='层级')),
-                ('source', models.CharField(blank=True, max_length=300, verbose_name='来源')),
-                ('committed', models.BooleanField(default=False, verbose_name='已写入')),
-                ('error_count', models.PositiveIntegerField(default=0, verbose_name='错误数')),
-                ('warning_count', models.PositiveIntegerField(default=0, verbose_name='警告数')),
-                ('findings', models.JSONField(blank=True, default=list, verbose_name='问题')),
-                ('generation', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='reports', to='grid.generation', verbose_name='版本')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="时间")),
+                ("level", models.CharField(blank=True, max_length=12, verbose_name="层级")),
+                ("source", models.CharField(blank=True, max_length=300, verbose_name="来源")),
+                ("committed", models.BooleanField(default=False, verbose_name="已写入")),
+                ("error_count", models.PositiveIntegerField(default=0, verbose_name="错误数")),
+                ("warning_count", models.PositiveIntegerField(default=0, verbose_name="警告数")),
+                ("findings", models.JSONField(blank=True, default=list, verbose_name="问题")),
+                (
+                    "generation",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="reports",
+                        to="grid.generation",
+                        verbose_name="版本",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '校验报告',
-                'verbose_name_plural': '校验报告',
-                'ordering': ['-created_at'],
+                "verbose_name": "校验报告",
+                "verbose_name_plural": "校验报告",
+                "ordering": ["-created_at"],
             },
         ),
         migrations.AddConstraint(
-            model_name='district',
-            constraint=models.CheckConstraint(condition=models.Q(('code__regex', '^[0-9]{6}$')), name='district_code_format'),
+            model_name="district",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("code__regex", "^[0-9]{6}$")), name="district_code_format"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='district',
-            constraint=models.UniqueConstraint(fields=('generation', 'code'), name='district_code_unique'),
+            model_name="district",
+            constraint=models.UniqueConstraint(
+                fields=("generation", "code"), name="district_code_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='district',
-            constraint=models.UniqueConstraint(fields=('id', 'generation', 'code'), name='district_id_generation_code'),
+            model_name="district",
+            constraint=models.UniqueConstraint(
+                fields=("id", "generation", "code"), name="district_id_generation_code"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='gridcell',
-            constraint=models.CheckConstraint(condition=models.Q(('code__regex', '^[0-9]{15}$')), name='gridcell_code_format'),
+            model_name="gridcell",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("code__regex", "^[0-9]{15}$")), name="gridcell_code_format"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='gridcell',
-            constraint=models.UniqueConstraint(fields=('generation', 'code'), name='gridcell_code_unique'),
+            model_name="gridcell",
+            constraint=models.UniqueConstraint(
+                fields=("generation", "code"), name="gridcell_code_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='gridcell',
-            constraint=models.UniqueConstraint(fields=('id', 'generation', 'code'), name='gridcell_id_generation_code'),
+            model_name="gridcell",
+            constraint=models.UniqueConstraint(
+                fields=("id", "generation", "code"), name="gridcell_id_generation_code"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='gridcell',
-            constraint=models.CheckConstraint(condition=models.Q(('parent_code__regex', '^[0-9]{12}$'), ('code__startswith', models.F('parent_code'))), name='gridcell_code_extends_parent'),
+            model_name="gridcell",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("parent_code__regex", "^[0-9]{12}$"),
+                    ("code__startswith", models.F("parent_code")),
+                ),
+                name="gridcell_code_extends_parent",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='gridassignment',
-            constraint=models.UniqueConstraint(fields=('user', 'cell'), name='gridassignment_unique'),
+            model_name="gridassignment",
+            constraint=models.UniqueConstraint(
+                fields=("user", "cell"), name="gridassignment_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='gridassignment',
-            constraint=models.UniqueConstraint(condition=models.Q(('is_lead', True)), fields=('cell',), name='gridassignment_one_lead'),
+            model_name="gridassignment",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("is_lead", True)),
+                fields=("cell",),
+                name="gridassignment_one_lead",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='street',
-            constraint=models.CheckConstraint(condition=models.Q(('code__regex', '^[0-9]{9}$')), name='street_code_format'),
+            model_name="street",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("code__regex", "^[0-9]{9}$")), name="street_code_format"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='street',
-            constraint=models.UniqueConstraint(fields=('generation', 'code'), name='street_code_unique'),
+            model_name="street",
+            constraint=models.UniqueConstraint(
+                fields=("generation", "code"), name="street_code_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='street',
-            constraint=models.UniqueConstraint(fields=('id', 'generation', 'code'), name='street_id_generation_code'),
+            model_name="street",
+            constraint=models.UniqueConstraint(
+                fields=("id", "generation", "code"), name="street_id_generation_code"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='street',
-            constraint=models.CheckConstraint(condition=models.Q(('parent_code__regex', '^[0-9]{6}$'), ('code__startswith', models.F('parent_code'))), name='street_code_extends_parent'),
+            model_name="street",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("parent_code__regex", "^[0-9]{6}$"),
+                    ("code__startswith", models.F("parent_code")),
+                ),
+                name="street_code_extends_parent",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='community',
-            constraint=models.CheckConstraint(condition=models.Q(('code__regex', '^[0-9]{12}$')), name='community_code_format'),
+            model_name="community",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("code__regex", "^[0-9]{12}$")), name="community_code_format"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='community',
-            constraint=models.UniqueConstraint(fields=('generation', 'code'), name='community_code_unique'),
+            model_name="community",
+            constraint=models.UniqueConstraint(
+                fields=("generation", "code"), name="community_code_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='community',
-            constraint=models.UniqueConstraint(fields=('id', 'generation', 'code'), name='community_id_generation_code'),
+            model_name="community",
+            constraint=models.UniqueConstraint(
+                fields=("id", "generation", "code"), name="community_id_generation_code"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='community',
-            constraint=models.CheckConstraint(condition=models.Q(('parent_code__regex', '^[0-9]{9}$'), ('code__startswith', models.F('parent_code'))), name='community_code_extends_parent'),
+            model_name="community",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("parent_code__regex", "^[0-9]{9}$"),
+                    ("code__startswith", models.F("parent_code")),
+                ),
+                name="community_code_extends_parent",
+            ),
         ),
     ]

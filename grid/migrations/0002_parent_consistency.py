@@ -46,9 +46,7 @@ def backwards(apps, schema_editor):
             )
         elif vendor == "sqlite":
             for when in ("insert", "update"):
-                schema_editor.execute(
-                    f"DROP TRIGGER IF EXISTS {child}_parent_consistent_{when}"
-                )
+                schema_editor.execute(f"DROP TRIGGER IF EXISTS {child}_parent_consistent_{when}")
 
 
 class Migration(migrations.Migration):

@@ -19,20 +19,25 @@ def generation_create(*, name: str, description: str = "") -> Generation:
 def generation_activate(
     *, generation: Generation, actor=None, force: bool = False, reason: str = "", at=None
 ) -> Generation:
-    """Make a draft generation the active one; refuse if its latest report has errors unless forced.
+    """Make a draft generation the active one; refuse if it has validation errors unless forced.
+
+    The whole generation is validated again here (a fresh, stored report), so a clean import of
+    one level can never hide errors left by another.
 
     The previous active generation is retired at the same instant, so every moment in time maps to
     exactly one generation (lookups `at` a past date rely on this).
     """
+    from grid.services.validation import generation_validate
+
     at = at or timezone.now()
+    if generation.status != Generation.Status.DRAFT:
+        raise ActivationRefused(_("只有草稿版本可以生效。"))
+    report = generation_validate(generation=generation)
+    errors = report.error_count
     with transaction.atomic():
         generation = Generation.objects.select_for_update().get(pk=generation.pk)
         if generation.status != Generation.Status.DRAFT:
             raise ActivationRefused(_("只有草稿版本可以生效。"))
-        report = generation.reports.order_by("-created_at", "-pk").first()
-        errors = report.error_count if report else 0
-        if report is None and not force:
-            raise ActivationRefused(_("该版本尚未校验，不能生效。"))
         if errors and not force:
             raise ActivationRefused(
                 _("校验报告有 %(n)d 个错误，不能生效（可强制生效，将被记录）。") % {"n": errors}
@@ -56,10 +61,10 @@ def generation_activate(
             generation=generation,
             actor=actor,
             action="activate",
-            forced=bool(force and (errors or report is None)),
+            forced=bool(force and errors),
             reason=reason,
             payload={
-                "report_id": report.pk if report else None,
+                "report_id": report.pk,
                 "errors": errors,
                 "retired": [g.pk for g in previous],
             },
