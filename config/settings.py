@@ -41,6 +41,8 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "leaflet",
     "grid",
+    "accounts",
+    "petitions",
 ]
 
 MIDDLEWARE = [
@@ -97,6 +99,9 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 LOGIN_URL = "grid:login"
 LOGIN_REDIRECT_URL = "/"
+
+# Key of the blind index (keyed hash) over identity numbers and phones; set it in production.
+PERSONAL_DATA_INDEX_KEY = env_secret("PERSONAL_DATA_INDEX_KEY", "dev-only-blind-index-key")
 
 # --- i18n: zh-hans is the default, English is available --------------------------------------
 LANGUAGE_CODE = "zh-hans"
