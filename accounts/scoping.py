@@ -33,8 +33,13 @@ ACTION_ROLES: dict[str, set[str]] = {
     "reveal": {Role.ADMIN, Role.BUREAU, Role.STREET_CLERK},
 }
 # Roles that see petitioners' personal data (masked unless they may also reveal).
-PERSONAL_DATA_ROLES = {Role.ADMIN, Role.BUREAU, Role.STREET_CLERK, Role.COMMUNITY_STAFF,
-                       Role.HANDLING_UNIT}
+PERSONAL_DATA_ROLES = {
+    Role.ADMIN,
+    Role.BUREAU,
+    Role.STREET_CLERK,
+    Role.COMMUNITY_STAFF,
+    Role.HANDLING_UNIT,
+}
 
 
 def grants(user) -> list[Grant]:
@@ -72,8 +77,13 @@ def petition_scope_q(user) -> Q:
     if is_admin(user):
         return Q()
     parts: list[Q] = []
-    area_roles = {Role.BUREAU, Role.STREET_CLERK, Role.COMMUNITY_STAFF, Role.LEADER,
-                  Role.GRID_WORKER}
+    area_roles = {
+        Role.BUREAU,
+        Role.STREET_CLERK,
+        Role.COMMUNITY_STAFF,
+        Role.LEADER,
+        Role.GRID_WORKER,
+    }
     q = _prefix_q("area_code", area_codes(user, area_roles))
     if q is not None:
         parts.append(q)
@@ -84,8 +94,11 @@ def petition_scope_q(user) -> Q:
             user=user, cell__generation__status=Generation.Status.ACTIVE
         ).values_list("cell__code", flat=True)
         parts.append(Q(area_code__in=list(cells)))
-    units = [g.organization_id for g in grants(user)
-             if g.role == Role.HANDLING_UNIT and g.organization_id]
+    units = [
+        g.organization_id
+        for g in grants(user)
+        if g.role == Role.HANDLING_UNIT and g.organization_id
+    ]
     if units:
         parts.append(Q(handling_unit_id__in=units))
     return reduce(or_, parts) if parts else Q(pk__in=[])

@@ -24,7 +24,9 @@ TZ = ZoneInfo("Asia/Shanghai")
 
 ROUTE_DAYS = 15  # 第二十二条: decide within 15 days of receipt
 NOTIFY_DAYS = 15  # 第二十三条: written notice within 15 days of receipt
-OBJECTION_WORKING_DAYS = 5  # 第二十三条: a wrongly routed case may be objected to within 5 working days
+OBJECTION_WORKING_DAYS = (
+    5  # 第二十三条: a wrongly routed case may be objected to within 5 working days
+)
 HANDLE_DAYS = 60  # 第三十四条: handled within 60 days of acceptance
 MAX_EXTENSION_DAYS = 30  # 第三十四条: one extension of at most 30 days
 REVIEW_REQUEST_DAYS = 30  # 第三十五条: review requested within 30 days of the written reply
@@ -154,8 +156,12 @@ def next_deadline(petition) -> tuple[str, dt.date] | None:
         return ("review_due", petition.review_due)
     if s == "rereview_requested":
         return ("rereview_due", petition.rereview_due)
-    if s == "replied" or (s == "closed" and not petition.is_final and petition.review_request_due
-                          and not petition.reviewed_at):
+    if s == "replied" or (
+        s == "closed"
+        and not petition.is_final
+        and petition.review_request_due
+        and not petition.reviewed_at
+    ):
         return ("review_request_due", petition.review_request_due)
     if s == "reviewed":
         return ("rereview_request_due", petition.rereview_request_due)

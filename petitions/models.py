@@ -46,7 +46,17 @@ class Organization(models.Model):
         ordering = ["kind", "name"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(kind__in=["bureau", "street_office", "community", "handling_unit", "committee", "discipline", "external"]),
+                condition=Q(
+                    kind__in=[
+                        "bureau",
+                        "street_office",
+                        "community",
+                        "handling_unit",
+                        "committee",
+                        "discipline",
+                        "external",
+                    ]
+                ),
                 name="organization_kind_valid",
             )
         ]
@@ -222,9 +232,7 @@ class Petition(models.Model):
     status = models.CharField(
         _("状态"), max_length=20, choices=Status.choices, default=Status.REGISTERED
     )
-    routing = models.CharField(
-        _("处理方式"), max_length=10, choices=Routing.choices, blank=True
-    )
+    routing = models.CharField(_("处理方式"), max_length=10, choices=Routing.choices, blank=True)
     routing_reason = models.TextField(_("处理意见/理由"), blank=True)
     handling_unit = models.ForeignKey(
         Organization,
@@ -282,9 +290,7 @@ class Petition(models.Model):
     )
     is_final = models.BooleanField(_("已终结"), default=False)
     closed_at = models.DateTimeField(_("办结时间"), null=True, blank=True)
-    evaluation = models.CharField(
-        _("评价"), max_length=12, choices=Evaluation.choices, blank=True
-    )
+    evaluation = models.CharField(_("评价"), max_length=12, choices=Evaluation.choices, blank=True)
     evaluated_at = models.DateTimeField(_("评价时间"), null=True, blank=True)
     # Idempotency of intake: a double submit carries the same token and yields one case.
     intake_token = models.CharField(max_length=64, unique=True, null=True, blank=True)
@@ -511,7 +517,10 @@ class ReceptionDay(models.Model):
     """领导接访日: a leader receives visitors on a date at a place."""
 
     leader = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("接访领导")
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("接访领导"),
     )
     leader_title = models.CharField(_("领导职务"), max_length=50, blank=True)
     date = models.DateField(_("接访日期"))
@@ -542,11 +551,18 @@ class Visit(models.Model):
     # Names of the (at most 5) representatives of a group visit (第二十条).
     representatives = models.JSONField(_("代表"), default=list, blank=True)
     reception_officer = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+",
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
         verbose_name=_("接待人"),
     )
     reception_day = models.ForeignKey(
-        ReceptionDay, null=True, blank=True, on_delete=models.SET_NULL, related_name="visits",
+        ReceptionDay,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="visits",
         verbose_name=_("领导接访日"),
     )
     petitions = models.ManyToManyField(

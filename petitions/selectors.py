@@ -17,9 +17,8 @@ OPEN_STATUSES = ("registered", "handling", "objected", "review_requested", "rere
 
 def petition_list(user, *, filters: dict | None = None) -> QuerySet[Petition]:
     """Petitions in the user's scope, with the list filters applied."""
-    qs = (
-        Petition.objects.filter(petition_scope_q(user))
-        .select_related("category", "handling_unit", "cell")
+    qs = Petition.objects.filter(petition_scope_q(user)).select_related(
+        "category", "handling_unit", "cell"
     )
     f = filters or {}
     if f.get("status"):

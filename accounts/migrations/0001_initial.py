@@ -4,24 +4,43 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='Grant',
+            name="Grant",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('role', models.CharField(choices=[('admin', '系统管理员'), ('bureau', '区信访局'), ('street_clerk', '街道信访接待员'), ('community_staff', '社区工作者'), ('grid_worker', '网格员'), ('mediator', '调解员'), ('handling_unit', '承办单位'), ('leader', '领导')], max_length=20, verbose_name='角色')),
-                ('area_code', models.CharField(blank=True, max_length=15, verbose_name='辖区代码')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='授权时间')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "role",
+                    models.CharField(
+                        choices=[
+                            ("admin", "系统管理员"),
+                            ("bureau", "区信访局"),
+                            ("street_clerk", "街道信访接待员"),
+                            ("community_staff", "社区工作者"),
+                            ("grid_worker", "网格员"),
+                            ("mediator", "调解员"),
+                            ("handling_unit", "承办单位"),
+                            ("leader", "领导"),
+                        ],
+                        max_length=20,
+                        verbose_name="角色",
+                    ),
+                ),
+                ("area_code", models.CharField(blank=True, max_length=15, verbose_name="辖区代码")),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="授权时间")),
             ],
             options={
-                'verbose_name': '授权',
-                'verbose_name_plural': '授权',
+                "verbose_name": "授权",
+                "verbose_name_plural": "授权",
             },
         ),
     ]

@@ -6,36 +6,70 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('accounts', '0001_initial'),
-        ('petitions', '0001_initial'),
+        ("accounts", "0001_initial"),
+        ("petitions", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='grant',
-            name='organization',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, to='petitions.organization', verbose_name='所属单位'),
+            model_name="grant",
+            name="organization",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.CASCADE,
+                to="petitions.organization",
+                verbose_name="所属单位",
+            ),
         ),
         migrations.AddField(
-            model_name='grant',
-            name='user',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='grants', to=settings.AUTH_USER_MODEL, verbose_name='用户'),
+            model_name="grant",
+            name="user",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="grants",
+                to=settings.AUTH_USER_MODEL,
+                verbose_name="用户",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='grant',
-            constraint=models.CheckConstraint(condition=models.Q(('role__in', ['admin', 'bureau', 'street_clerk', 'community_staff', 'grid_worker', 'mediator', 'handling_unit', 'leader'])), name='grant_role_valid'),
+            model_name="grant",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    (
+                        "role__in",
+                        [
+                            "admin",
+                            "bureau",
+                            "street_clerk",
+                            "community_staff",
+                            "grid_worker",
+                            "mediator",
+                            "handling_unit",
+                            "leader",
+                        ],
+                    )
+                ),
+                name="grant_role_valid",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='grant',
-            constraint=models.CheckConstraint(condition=models.Q(('area_code', ''), ('area_code__regex', '^([0-9]{3}){2,5}$'), _connector='OR'), name='grant_area_code_format'),
+            model_name="grant",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("area_code", ""), ("area_code__regex", "^([0-9]{3}){2,5}$"), _connector="OR"
+                ),
+                name="grant_area_code_format",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='grant',
-            constraint=models.UniqueConstraint(fields=('user', 'role', 'area_code', 'organization'), name='grant_unique'),
+            model_name="grant",
+            constraint=models.UniqueConstraint(
+                fields=("user", "role", "area_code", "organization"), name="grant_unique"
+            ),
         ),
     ]

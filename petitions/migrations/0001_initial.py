@@ -7,339 +7,966 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('grid', '0002_parent_consistency'),
+        ("grid", "0002_parent_consistency"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='CalendarDay',
+            name="CalendarDay",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('date', models.DateField(unique=True, verbose_name='日期')),
-                ('kind', models.CharField(choices=[('holiday', '法定节假日'), ('workday', '调休上班')], max_length=10, verbose_name='类型')),
-                ('name', models.CharField(max_length=30, verbose_name='名称')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("date", models.DateField(unique=True, verbose_name="日期")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("holiday", "法定节假日"), ("workday", "调休上班")],
+                        max_length=10,
+                        verbose_name="类型",
+                    ),
+                ),
+                ("name", models.CharField(max_length=30, verbose_name="名称")),
             ],
             options={
-                'verbose_name': '节假日安排',
-                'verbose_name_plural': '节假日安排',
-                'ordering': ['date'],
+                "verbose_name": "节假日安排",
+                "verbose_name_plural": "节假日安排",
+                "ordering": ["date"],
             },
         ),
         migrations.CreateModel(
-            name='DocumentTemplate',
+            name="DocumentTemplate",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('accept_notice', '受理告知书'), ('reject_notice', '不予受理告知书'), ('forward_notice', '转送告知书'), ('extension_notice', '延期告知书'), ('opinion', '处理意见书'), ('review_opinion', '复查意见书'), ('rereview_opinion', '复核意见书')], max_length=20, unique=True, verbose_name='文书类型')),
-                ('title', models.CharField(max_length=50, verbose_name='标题')),
-                ('body', models.TextField(verbose_name='正文模板')),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("accept_notice", "受理告知书"),
+                            ("reject_notice", "不予受理告知书"),
+                            ("forward_notice", "转送告知书"),
+                            ("extension_notice", "延期告知书"),
+                            ("opinion", "处理意见书"),
+                            ("review_opinion", "复查意见书"),
+                            ("rereview_opinion", "复核意见书"),
+                        ],
+                        max_length=20,
+                        unique=True,
+                        verbose_name="文书类型",
+                    ),
+                ),
+                ("title", models.CharField(max_length=50, verbose_name="标题")),
+                ("body", models.TextField(verbose_name="正文模板")),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
             options={
-                'verbose_name': '文书模板',
-                'verbose_name_plural': '文书模板',
+                "verbose_name": "文书模板",
+                "verbose_name_plural": "文书模板",
             },
         ),
         migrations.CreateModel(
-            name='Category',
+            name="Category",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(max_length=20, unique=True, verbose_name='编码')),
-                ('name', models.CharField(max_length=50, verbose_name='名称')),
-                ('is_public', models.BooleanField(default=True, verbose_name='对外公开')),
-                ('sort', models.PositiveIntegerField(default=0, verbose_name='排序')),
-                ('parent', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='children', to='petitions.category', verbose_name='上级分类')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("code", models.CharField(max_length=20, unique=True, verbose_name="编码")),
+                ("name", models.CharField(max_length=50, verbose_name="名称")),
+                ("is_public", models.BooleanField(default=True, verbose_name="对外公开")),
+                ("sort", models.PositiveIntegerField(default=0, verbose_name="排序")),
+                (
+                    "parent",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="children",
+                        to="petitions.category",
+                        verbose_name="上级分类",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '问题分类',
-                'verbose_name_plural': '问题分类',
-                'ordering': ['sort', 'code'],
+                "verbose_name": "问题分类",
+                "verbose_name_plural": "问题分类",
+                "ordering": ["sort", "code"],
             },
         ),
         migrations.CreateModel(
-            name='Organization',
+            name="Organization",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100, unique=True, verbose_name='名称')),
-                ('kind', models.CharField(choices=[('bureau', '区信访局'), ('street_office', '街道办事处'), ('community', '社区居委会'), ('handling_unit', '承办单位'), ('committee', '人民调解委员会'), ('discipline', '纪检监察机关'), ('external', '其他机关')], max_length=20, verbose_name='类型')),
-                ('area_code', models.CharField(blank=True, max_length=15, verbose_name='辖区代码')),
-                ('is_active', models.BooleanField(default=True, verbose_name='启用')),
-                ('head', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='负责人')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=100, unique=True, verbose_name="名称")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("bureau", "区信访局"),
+                            ("street_office", "街道办事处"),
+                            ("community", "社区居委会"),
+                            ("handling_unit", "承办单位"),
+                            ("committee", "人民调解委员会"),
+                            ("discipline", "纪检监察机关"),
+                            ("external", "其他机关"),
+                        ],
+                        max_length=20,
+                        verbose_name="类型",
+                    ),
+                ),
+                ("area_code", models.CharField(blank=True, max_length=15, verbose_name="辖区代码")),
+                ("is_active", models.BooleanField(default=True, verbose_name="启用")),
+                (
+                    "head",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="负责人",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '单位',
-                'verbose_name_plural': '单位',
-                'ordering': ['kind', 'name'],
+                "verbose_name": "单位",
+                "verbose_name_plural": "单位",
+                "ordering": ["kind", "name"],
             },
         ),
         migrations.CreateModel(
-            name='Petition',
+            name="Petition",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('receipt_no', models.CharField(max_length=30, unique=True, verbose_name='信访编号')),
-                ('district_code', models.CharField(max_length=6, verbose_name='区代码')),
-                ('year', models.PositiveIntegerField(verbose_name='年度')),
-                ('seq', models.PositiveIntegerField(verbose_name='序号')),
-                ('query_code_hash', models.CharField(max_length=128, verbose_name='查询码（散列）')),
-                ('channel', models.CharField(choices=[('letter', '来信'), ('visit', '来访'), ('online', '网上信访'), ('phone', '电话'), ('fax', '传真')], max_length=10, verbose_name='信访形式')),
-                ('source', models.CharField(choices=[('own', '本级受理'), ('leader_reception', '领导接访'), ('higher_level', '上级转送交办'), ('hotline', '12345热线转办')], default='own', max_length=20, verbose_name='来源')),
-                ('received_at', models.DateTimeField(verbose_name='收到时间')),
-                ('case_type', models.CharField(choices=[('suggestion', '建议意见类'), ('accusation', '检举控告类'), ('appeal', '申诉求决类')], max_length=12, verbose_name='事项类型')),
-                ('summary', models.CharField(max_length=200, verbose_name='概要')),
-                ('content', models.TextField(blank=True, verbose_name='内容')),
-                ('anonymous', models.BooleanField(default=False, verbose_name='姓名住址不清')),
-                ('location', django.contrib.gis.db.models.fields.PointField(blank=True, null=True, srid=4326, verbose_name='位置')),
-                ('address', models.CharField(blank=True, max_length=200, verbose_name='地址')),
-                ('cell_override_reason', models.CharField(blank=True, max_length=200, verbose_name='手动指定网格理由')),
-                ('area_code', models.CharField(db_index=True, max_length=15, verbose_name='所属区域代码')),
-                ('status', models.CharField(choices=[('registered', '已登记'), ('handling', '办理中'), ('objected', '异议待核'), ('not_accepted', '不予受理'), ('replied', '已答复'), ('review_requested', '复查中'), ('reviewed', '已复查'), ('rereview_requested', '复核中'), ('closed', '已办结')], default='registered', max_length=20, verbose_name='状态')),
-                ('routing', models.CharField(blank=True, choices=[('accept', '受理'), ('forward', '转送'), ('assign', '交办'), ('reject', '不予受理')], max_length=10, verbose_name='处理方式')),
-                ('routing_reason', models.TextField(blank=True, verbose_name='处理意见/理由')),
-                ('route_due', models.DateField(verbose_name='受理期限')),
-                ('notify_due', models.DateField(blank=True, null=True, verbose_name='告知期限')),
-                ('objection_due', models.DateField(blank=True, null=True, verbose_name='异议期限')),
-                ('handle_due', models.DateField(blank=True, null=True, verbose_name='办理期限')),
-                ('review_request_due', models.DateField(blank=True, null=True, verbose_name='复查申请期限')),
-                ('review_due', models.DateField(blank=True, null=True, verbose_name='复查答复期限')),
-                ('rereview_request_due', models.DateField(blank=True, null=True, verbose_name='复核申请期限')),
-                ('rereview_due', models.DateField(blank=True, null=True, verbose_name='复核答复期限')),
-                ('routed_at', models.DateTimeField(blank=True, null=True, verbose_name='受理/转送时间')),
-                ('accepted_at', models.DateTimeField(blank=True, null=True, verbose_name='受理时间')),
-                ('notified_at', models.DateTimeField(blank=True, null=True, verbose_name='告知时间')),
-                ('extension_days', models.PositiveSmallIntegerField(default=0, verbose_name='延期天数')),
-                ('extension_reason', models.TextField(blank=True, verbose_name='延期理由')),
-                ('replied_at', models.DateTimeField(blank=True, null=True, verbose_name='答复时间')),
-                ('outcome', models.CharField(blank=True, choices=[('support', '支持'), ('explain', '解释说明'), ('reject', '不予支持')], max_length=10, verbose_name='处理意见')),
-                ('reply_text', models.TextField(blank=True, verbose_name='答复内容')),
-                ('review_requested_at', models.DateTimeField(blank=True, null=True, verbose_name='复查申请时间')),
-                ('reviewed_at', models.DateTimeField(blank=True, null=True, verbose_name='复查答复时间')),
-                ('review_outcome', models.CharField(blank=True, choices=[('support', '支持'), ('explain', '解释说明'), ('reject', '不予支持')], max_length=10, verbose_name='复查意见')),
-                ('rereview_requested_at', models.DateTimeField(blank=True, null=True, verbose_name='复核申请时间')),
-                ('hearing_days', models.PositiveSmallIntegerField(default=0, verbose_name='听证天数')),
-                ('rereviewed_at', models.DateTimeField(blank=True, null=True, verbose_name='复核答复时间')),
-                ('rereview_outcome', models.CharField(blank=True, choices=[('support', '支持'), ('explain', '解释说明'), ('reject', '不予支持')], max_length=10, verbose_name='复核意见')),
-                ('is_final', models.BooleanField(default=False, verbose_name='已终结')),
-                ('closed_at', models.DateTimeField(blank=True, null=True, verbose_name='办结时间')),
-                ('evaluation', models.CharField(blank=True, choices=[('satisfied', '满意'), ('basic', '基本满意'), ('unsatisfied', '不满意')], max_length=12, verbose_name='评价')),
-                ('evaluated_at', models.DateTimeField(blank=True, null=True, verbose_name='评价时间')),
-                ('intake_token', models.CharField(blank=True, max_length=64, null=True, unique=True)),
-                ('version', models.PositiveIntegerField(default=0)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('category', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='petitions', to='petitions.category', verbose_name='问题分类')),
-                ('cell', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='petitions', to='grid.gridcell', verbose_name='网格')),
-                ('extension_approved_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='延期批准人')),
-                ('handler', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='承办人')),
-                ('handling_unit', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='handled_petitions', to='petitions.organization', verbose_name='承办单位')),
-                ('registered_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='登记人')),
-                ('registered_by_org', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='registered_petitions', to='petitions.organization', verbose_name='登记单位')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "receipt_no",
+                    models.CharField(max_length=30, unique=True, verbose_name="信访编号"),
+                ),
+                ("district_code", models.CharField(max_length=6, verbose_name="区代码")),
+                ("year", models.PositiveIntegerField(verbose_name="年度")),
+                ("seq", models.PositiveIntegerField(verbose_name="序号")),
+                (
+                    "query_code_hash",
+                    models.CharField(max_length=128, verbose_name="查询码（散列）"),
+                ),
+                (
+                    "channel",
+                    models.CharField(
+                        choices=[
+                            ("letter", "来信"),
+                            ("visit", "来访"),
+                            ("online", "网上信访"),
+                            ("phone", "电话"),
+                            ("fax", "传真"),
+                        ],
+                        max_length=10,
+                        verbose_name="信访形式",
+                    ),
+                ),
+                (
+                    "source",
+                    models.CharField(
+                        choices=[
+                            ("own", "本级受理"),
+                            ("leader_reception", "领导接访"),
+                            ("higher_level", "上级转送交办"),
+                            ("hotline", "12345热线转办"),
+                        ],
+                        default="own",
+                        max_length=20,
+                        verbose_name="来源",
+                    ),
+                ),
+                ("received_at", models.DateTimeField(verbose_name="收到时间")),
+                (
+                    "case_type",
+                    models.CharField(
+                        choices=[
+                            ("suggestion", "建议意见类"),
+                            ("accusation", "检举控告类"),
+                            ("appeal", "申诉求决类"),
+                        ],
+                        max_length=12,
+                        verbose_name="事项类型",
+                    ),
+                ),
+                ("summary", models.CharField(max_length=200, verbose_name="概要")),
+                ("content", models.TextField(blank=True, verbose_name="内容")),
+                ("anonymous", models.BooleanField(default=False, verbose_name="姓名住址不清")),
+                (
+                    "location",
+                    django.contrib.gis.db.models.fields.PointField(
+                        blank=True, null=True, srid=4326, verbose_name="位置"
+                    ),
+                ),
+                ("address", models.CharField(blank=True, max_length=200, verbose_name="地址")),
+                (
+                    "cell_override_reason",
+                    models.CharField(blank=True, max_length=200, verbose_name="手动指定网格理由"),
+                ),
+                (
+                    "area_code",
+                    models.CharField(db_index=True, max_length=15, verbose_name="所属区域代码"),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("registered", "已登记"),
+                            ("handling", "办理中"),
+                            ("objected", "异议待核"),
+                            ("not_accepted", "不予受理"),
+                            ("replied", "已答复"),
+                            ("review_requested", "复查中"),
+                            ("reviewed", "已复查"),
+                            ("rereview_requested", "复核中"),
+                            ("closed", "已办结"),
+                        ],
+                        default="registered",
+                        max_length=20,
+                        verbose_name="状态",
+                    ),
+                ),
+                (
+                    "routing",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("accept", "受理"),
+                            ("forward", "转送"),
+                            ("assign", "交办"),
+                            ("reject", "不予受理"),
+                        ],
+                        max_length=10,
+                        verbose_name="处理方式",
+                    ),
+                ),
+                ("routing_reason", models.TextField(blank=True, verbose_name="处理意见/理由")),
+                ("route_due", models.DateField(verbose_name="受理期限")),
+                ("notify_due", models.DateField(blank=True, null=True, verbose_name="告知期限")),
+                ("objection_due", models.DateField(blank=True, null=True, verbose_name="异议期限")),
+                ("handle_due", models.DateField(blank=True, null=True, verbose_name="办理期限")),
+                (
+                    "review_request_due",
+                    models.DateField(blank=True, null=True, verbose_name="复查申请期限"),
+                ),
+                (
+                    "review_due",
+                    models.DateField(blank=True, null=True, verbose_name="复查答复期限"),
+                ),
+                (
+                    "rereview_request_due",
+                    models.DateField(blank=True, null=True, verbose_name="复核申请期限"),
+                ),
+                (
+                    "rereview_due",
+                    models.DateField(blank=True, null=True, verbose_name="复核答复期限"),
+                ),
+                (
+                    "routed_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="受理/转送时间"),
+                ),
+                (
+                    "accepted_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="受理时间"),
+                ),
+                (
+                    "notified_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="告知时间"),
+                ),
+                (
+                    "extension_days",
+                    models.PositiveSmallIntegerField(default=0, verbose_name="延期天数"),
+                ),
+                ("extension_reason", models.TextField(blank=True, verbose_name="延期理由")),
+                (
+                    "replied_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="答复时间"),
+                ),
+                (
+                    "outcome",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("support", "支持"),
+                            ("explain", "解释说明"),
+                            ("reject", "不予支持"),
+                        ],
+                        max_length=10,
+                        verbose_name="处理意见",
+                    ),
+                ),
+                ("reply_text", models.TextField(blank=True, verbose_name="答复内容")),
+                (
+                    "review_requested_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="复查申请时间"),
+                ),
+                (
+                    "reviewed_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="复查答复时间"),
+                ),
+                (
+                    "review_outcome",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("support", "支持"),
+                            ("explain", "解释说明"),
+                            ("reject", "不予支持"),
+                        ],
+                        max_length=10,
+                        verbose_name="复查意见",
+                    ),
+                ),
+                (
+                    "rereview_requested_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="复核申请时间"),
+                ),
+                (
+                    "hearing_days",
+                    models.PositiveSmallIntegerField(default=0, verbose_name="听证天数"),
+                ),
+                (
+                    "rereviewed_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="复核答复时间"),
+                ),
+                (
+                    "rereview_outcome",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("support", "支持"),
+                            ("explain", "解释说明"),
+                            ("reject", "不予支持"),
+                        ],
+                        max_length=10,
+                        verbose_name="复核意见",
+                    ),
+                ),
+                ("is_final", models.BooleanField(default=False, verbose_name="已终结")),
+                ("closed_at", models.DateTimeField(blank=True, null=True, verbose_name="办结时间")),
+                (
+                    "evaluation",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("satisfied", "满意"),
+                            ("basic", "基本满意"),
+                            ("unsatisfied", "不满意"),
+                        ],
+                        max_length=12,
+                        verbose_name="评价",
+                    ),
+                ),
+                (
+                    "evaluated_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="评价时间"),
+                ),
+                (
+                    "intake_token",
+                    models.CharField(blank=True, max_length=64, null=True, unique=True),
+                ),
+                ("version", models.PositiveIntegerField(default=0)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "category",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="petitions",
+                        to="petitions.category",
+                        verbose_name="问题分类",
+                    ),
+                ),
+                (
+                    "cell",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="petitions",
+                        to="grid.gridcell",
+                        verbose_name="网格",
+                    ),
+                ),
+                (
+                    "extension_approved_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="延期批准人",
+                    ),
+                ),
+                (
+                    "handler",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="承办人",
+                    ),
+                ),
+                (
+                    "handling_unit",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="handled_petitions",
+                        to="petitions.organization",
+                        verbose_name="承办单位",
+                    ),
+                ),
+                (
+                    "registered_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="登记人",
+                    ),
+                ),
+                (
+                    "registered_by_org",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="registered_petitions",
+                        to="petitions.organization",
+                        verbose_name="登记单位",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '信访事项',
-                'verbose_name_plural': '信访事项',
-                'ordering': ['-received_at', '-pk'],
+                "verbose_name": "信访事项",
+                "verbose_name_plural": "信访事项",
+                "ordering": ["-received_at", "-pk"],
             },
         ),
         migrations.CreateModel(
-            name='Attachment',
+            name="Attachment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('letter', '来信原件'), ('evidence', '证据材料'), ('photo', '照片'), ('other', '其他')], default='other', max_length=10, verbose_name='类型')),
-                ('file', models.FileField(upload_to='attachments/%Y/%m/', verbose_name='文件')),
-                ('original_name', models.CharField(max_length=200, verbose_name='原文件名')),
-                ('content_type', models.CharField(max_length=100, verbose_name='文件类型')),
-                ('size', models.PositiveIntegerField(verbose_name='大小（字节）')),
-                ('uploaded_at', models.DateTimeField(auto_now_add=True)),
-                ('uploaded_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('petition', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='attachments', to='petitions.petition', verbose_name='信访事项')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("letter", "来信原件"),
+                            ("evidence", "证据材料"),
+                            ("photo", "照片"),
+                            ("other", "其他"),
+                        ],
+                        default="other",
+                        max_length=10,
+                        verbose_name="类型",
+                    ),
+                ),
+                ("file", models.FileField(upload_to="attachments/%Y/%m/", verbose_name="文件")),
+                ("original_name", models.CharField(max_length=200, verbose_name="原文件名")),
+                ("content_type", models.CharField(max_length=100, verbose_name="文件类型")),
+                ("size", models.PositiveIntegerField(verbose_name="大小（字节）")),
+                ("uploaded_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "uploaded_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "petition",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="attachments",
+                        to="petitions.petition",
+                        verbose_name="信访事项",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '附件',
-                'verbose_name_plural': '附件',
+                "verbose_name": "附件",
+                "verbose_name_plural": "附件",
             },
         ),
         migrations.CreateModel(
-            name='Petitioner',
+            name="Petitioner",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=50, verbose_name='姓名')),
-                ('id_number', models.CharField(blank=True, max_length=18, verbose_name='身份证号')),
-                ('id_hash', models.CharField(blank=True, db_index=True, max_length=64)),
-                ('phone', models.CharField(blank=True, max_length=20, verbose_name='电话')),
-                ('address', models.CharField(blank=True, max_length=200, verbose_name='住址')),
-                ('is_representative', models.BooleanField(default=False, verbose_name='代表')),
-                ('petition', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='petitioners', to='petitions.petition', verbose_name='信访事项')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=50, verbose_name="姓名")),
+                ("id_number", models.CharField(blank=True, max_length=18, verbose_name="身份证号")),
+                ("id_hash", models.CharField(blank=True, db_index=True, max_length=64)),
+                ("phone", models.CharField(blank=True, max_length=20, verbose_name="电话")),
+                ("address", models.CharField(blank=True, max_length=200, verbose_name="住址")),
+                ("is_representative", models.BooleanField(default=False, verbose_name="代表")),
+                (
+                    "petition",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="petitioners",
+                        to="petitions.petition",
+                        verbose_name="信访事项",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '信访人',
-                'verbose_name_plural': '信访人',
+                "verbose_name": "信访人",
+                "verbose_name_plural": "信访人",
             },
         ),
         migrations.CreateModel(
-            name='PetitionEvent',
+            name="PetitionEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('at', models.DateTimeField(verbose_name='时间')),
-                ('recorded_at', models.DateTimeField(auto_now_add=True, verbose_name='记录时间')),
-                ('action', models.CharField(max_length=30, verbose_name='操作')),
-                ('from_status', models.CharField(blank=True, max_length=20, verbose_name='原状态')),
-                ('to_status', models.CharField(blank=True, max_length=20, verbose_name='新状态')),
-                ('payload', models.JSONField(blank=True, default=dict, verbose_name='详情')),
-                ('actor', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='操作人')),
-                ('petition', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='events', to='petitions.petition', verbose_name='信访事项')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("at", models.DateTimeField(verbose_name="时间")),
+                ("recorded_at", models.DateTimeField(auto_now_add=True, verbose_name="记录时间")),
+                ("action", models.CharField(max_length=30, verbose_name="操作")),
+                ("from_status", models.CharField(blank=True, max_length=20, verbose_name="原状态")),
+                ("to_status", models.CharField(blank=True, max_length=20, verbose_name="新状态")),
+                ("payload", models.JSONField(blank=True, default=dict, verbose_name="详情")),
+                (
+                    "actor",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="操作人",
+                    ),
+                ),
+                (
+                    "petition",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="events",
+                        to="petitions.petition",
+                        verbose_name="信访事项",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '办理记录',
-                'verbose_name_plural': '办理记录',
-                'ordering': ['at', 'pk'],
+                "verbose_name": "办理记录",
+                "verbose_name_plural": "办理记录",
+                "ordering": ["at", "pk"],
             },
         ),
         migrations.CreateModel(
-            name='Document',
+            name="Document",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('accept_notice', '受理告知书'), ('reject_notice', '不予受理告知书'), ('forward_notice', '转送告知书'), ('extension_notice', '延期告知书'), ('opinion', '处理意见书'), ('review_opinion', '复查意见书'), ('rereview_opinion', '复核意见书')], max_length=20, verbose_name='文书类型')),
-                ('html', models.TextField(verbose_name='文书内容')),
-                ('pdf', models.FileField(blank=True, upload_to='documents/%Y/%m/', verbose_name='PDF')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='生成时间')),
-                ('petition', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='documents', to='petitions.petition', verbose_name='信访事项')),
-                ('event', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='documents', to='petitions.petitionevent')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("accept_notice", "受理告知书"),
+                            ("reject_notice", "不予受理告知书"),
+                            ("forward_notice", "转送告知书"),
+                            ("extension_notice", "延期告知书"),
+                            ("opinion", "处理意见书"),
+                            ("review_opinion", "复查意见书"),
+                            ("rereview_opinion", "复核意见书"),
+                        ],
+                        max_length=20,
+                        verbose_name="文书类型",
+                    ),
+                ),
+                ("html", models.TextField(verbose_name="文书内容")),
+                (
+                    "pdf",
+                    models.FileField(blank=True, upload_to="documents/%Y/%m/", verbose_name="PDF"),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="生成时间")),
+                (
+                    "petition",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="documents",
+                        to="petitions.petition",
+                        verbose_name="信访事项",
+                    ),
+                ),
+                (
+                    "event",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="documents",
+                        to="petitions.petitionevent",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '文书',
-                'verbose_name_plural': '文书',
-                'ordering': ['created_at'],
+                "verbose_name": "文书",
+                "verbose_name_plural": "文书",
+                "ordering": ["created_at"],
             },
         ),
         migrations.CreateModel(
-            name='ReceiptCounter',
+            name="ReceiptCounter",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('district_code', models.CharField(max_length=6)),
-                ('year', models.PositiveIntegerField()),
-                ('last', models.PositiveIntegerField(default=0)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("district_code", models.CharField(max_length=6)),
+                ("year", models.PositiveIntegerField()),
+                ("last", models.PositiveIntegerField(default=0)),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('district_code', 'year'), name='receipt_counter_unique')],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("district_code", "year"), name="receipt_counter_unique"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='ReceptionDay',
+            name="ReceptionDay",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('leader_title', models.CharField(blank=True, max_length=50, verbose_name='领导职务')),
-                ('date', models.DateField(verbose_name='接访日期')),
-                ('place', models.CharField(max_length=100, verbose_name='地点')),
-                ('notes', models.TextField(blank=True, verbose_name='备注')),
-                ('leader', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='接访领导')),
-                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, to='petitions.organization', verbose_name='组织单位')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "leader_title",
+                    models.CharField(blank=True, max_length=50, verbose_name="领导职务"),
+                ),
+                ("date", models.DateField(verbose_name="接访日期")),
+                ("place", models.CharField(max_length=100, verbose_name="地点")),
+                ("notes", models.TextField(blank=True, verbose_name="备注")),
+                (
+                    "leader",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="接访领导",
+                    ),
+                ),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        to="petitions.organization",
+                        verbose_name="组织单位",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '领导接访日',
-                'verbose_name_plural': '领导接访日',
-                'ordering': ['-date'],
+                "verbose_name": "领导接访日",
+                "verbose_name_plural": "领导接访日",
+                "ordering": ["-date"],
             },
         ),
         migrations.CreateModel(
-            name='RepeatSubmission',
+            name="RepeatSubmission",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('received_at', models.DateTimeField(verbose_name='收到时间')),
-                ('channel', models.CharField(choices=[('letter', '来信'), ('visit', '来访'), ('online', '网上信访'), ('phone', '电话'), ('fax', '传真')], max_length=10, verbose_name='信访形式')),
-                ('summary', models.CharField(blank=True, max_length=200, verbose_name='概要')),
-                ('area_code', models.CharField(db_index=True, max_length=15, verbose_name='所属区域代码')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('petition', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='repeats', to='petitions.petition', verbose_name='原信访事项')),
-                ('registered_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("received_at", models.DateTimeField(verbose_name="收到时间")),
+                (
+                    "channel",
+                    models.CharField(
+                        choices=[
+                            ("letter", "来信"),
+                            ("visit", "来访"),
+                            ("online", "网上信访"),
+                            ("phone", "电话"),
+                            ("fax", "传真"),
+                        ],
+                        max_length=10,
+                        verbose_name="信访形式",
+                    ),
+                ),
+                ("summary", models.CharField(blank=True, max_length=200, verbose_name="概要")),
+                (
+                    "area_code",
+                    models.CharField(db_index=True, max_length=15, verbose_name="所属区域代码"),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "petition",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="repeats",
+                        to="petitions.petition",
+                        verbose_name="原信访事项",
+                    ),
+                ),
+                (
+                    "registered_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '重复信访',
-                'verbose_name_plural': '重复信访',
-                'ordering': ['-received_at'],
+                "verbose_name": "重复信访",
+                "verbose_name_plural": "重复信访",
+                "ordering": ["-received_at"],
             },
         ),
         migrations.CreateModel(
-            name='SupervisionOrder',
+            name="SupervisionOrder",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('manual', '人工督办'), ('reminder', '到期提醒'), ('escalation', '超期督办')], max_length=12, verbose_name='类型')),
-                ('deadline', models.CharField(blank=True, max_length=30, verbose_name='所涉期限')),
-                ('due_date', models.DateField(blank=True, null=True, verbose_name='期限日期')),
-                ('reason', models.TextField(blank=True, verbose_name='督办事由')),
-                ('opened_at', models.DateTimeField(verbose_name='督办时间')),
-                ('closed_at', models.DateTimeField(blank=True, null=True, verbose_name='结束时间')),
-                ('opened_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('petition', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='supervisions', to='petitions.petition', verbose_name='信访事项')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("manual", "人工督办"),
+                            ("reminder", "到期提醒"),
+                            ("escalation", "超期督办"),
+                        ],
+                        max_length=12,
+                        verbose_name="类型",
+                    ),
+                ),
+                ("deadline", models.CharField(blank=True, max_length=30, verbose_name="所涉期限")),
+                ("due_date", models.DateField(blank=True, null=True, verbose_name="期限日期")),
+                ("reason", models.TextField(blank=True, verbose_name="督办事由")),
+                ("opened_at", models.DateTimeField(verbose_name="督办时间")),
+                ("closed_at", models.DateTimeField(blank=True, null=True, verbose_name="结束时间")),
+                (
+                    "opened_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "petition",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="supervisions",
+                        to="petitions.petition",
+                        verbose_name="信访事项",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '督办',
-                'verbose_name_plural': '督办',
+                "verbose_name": "督办",
+                "verbose_name_plural": "督办",
             },
         ),
         migrations.CreateModel(
-            name='Visit',
+            name="Visit",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('received_at', models.DateTimeField(verbose_name='来访时间')),
-                ('area_code', models.CharField(db_index=True, max_length=15, verbose_name='所属区域代码')),
-                ('headcount', models.PositiveIntegerField(verbose_name='人数')),
-                ('representatives', models.JSONField(blank=True, default=list, verbose_name='代表')),
-                ('answered_on_spot', models.BooleanField(default=False, verbose_name='当场答复')),
-                ('resolved', models.BooleanField(default=False, verbose_name='结案息访')),
-                ('notes', models.TextField(blank=True, verbose_name='备注')),
-                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, to='petitions.organization', verbose_name='接待单位')),
-                ('petitions', models.ManyToManyField(blank=True, related_name='visits', to='petitions.petition', verbose_name='相关信访事项')),
-                ('reception_day', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='visits', to='petitions.receptionday', verbose_name='领导接访日')),
-                ('reception_officer', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='接待人')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("received_at", models.DateTimeField(verbose_name="来访时间")),
+                (
+                    "area_code",
+                    models.CharField(db_index=True, max_length=15, verbose_name="所属区域代码"),
+                ),
+                ("headcount", models.PositiveIntegerField(verbose_name="人数")),
+                (
+                    "representatives",
+                    models.JSONField(blank=True, default=list, verbose_name="代表"),
+                ),
+                ("answered_on_spot", models.BooleanField(default=False, verbose_name="当场答复")),
+                ("resolved", models.BooleanField(default=False, verbose_name="结案息访")),
+                ("notes", models.TextField(blank=True, verbose_name="备注")),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        to="petitions.organization",
+                        verbose_name="接待单位",
+                    ),
+                ),
+                (
+                    "petitions",
+                    models.ManyToManyField(
+                        blank=True,
+                        related_name="visits",
+                        to="petitions.petition",
+                        verbose_name="相关信访事项",
+                    ),
+                ),
+                (
+                    "reception_day",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="visits",
+                        to="petitions.receptionday",
+                        verbose_name="领导接访日",
+                    ),
+                ),
+                (
+                    "reception_officer",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="接待人",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '来访登记',
-                'verbose_name_plural': '来访登记',
-                'ordering': ['-received_at'],
+                "verbose_name": "来访登记",
+                "verbose_name_plural": "来访登记",
+                "ordering": ["-received_at"],
             },
         ),
         migrations.AddConstraint(
-            model_name='organization',
-            constraint=models.CheckConstraint(condition=models.Q(('kind__in', ['bureau', 'street_office', 'community', 'handling_unit', 'committee', 'discipline', 'external'])), name='organization_kind_valid'),
+            model_name="organization",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    (
+                        "kind__in",
+                        [
+                            "bureau",
+                            "street_office",
+                            "community",
+                            "handling_unit",
+                            "committee",
+                            "discipline",
+                            "external",
+                        ],
+                    )
+                ),
+                name="organization_kind_valid",
+            ),
         ),
         migrations.AddIndex(
-            model_name='petition',
-            index=models.Index(fields=['status', 'route_due'], name='petition_status_route_due'),
+            model_name="petition",
+            index=models.Index(fields=["status", "route_due"], name="petition_status_route_due"),
         ),
         migrations.AddIndex(
-            model_name='petition',
-            index=models.Index(fields=['status', 'handle_due'], name='petition_status_handle_due'),
+            model_name="petition",
+            index=models.Index(fields=["status", "handle_due"], name="petition_status_handle_due"),
         ),
         migrations.AddIndex(
-            model_name='petition',
-            index=models.Index(fields=['received_at'], name='petition_received_at'),
+            model_name="petition",
+            index=models.Index(fields=["received_at"], name="petition_received_at"),
         ),
         migrations.AddConstraint(
-            model_name='petition',
-            constraint=models.CheckConstraint(condition=models.Q(('status__in', ['registered', 'handling', 'objected', 'not_accepted', 'replied', 'review_requested', 'reviewed', 'rereview_requested', 'closed'])), name='petition_status_valid'),
+            model_name="petition",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    (
+                        "status__in",
+                        [
+                            "registered",
+                            "handling",
+                            "objected",
+                            "not_accepted",
+                            "replied",
+                            "review_requested",
+                            "reviewed",
+                            "rereview_requested",
+                            "closed",
+                        ],
+                    )
+                ),
+                name="petition_status_valid",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='petition',
-            constraint=models.UniqueConstraint(fields=('district_code', 'year', 'seq'), name='petition_receipt_seq_unique'),
+            model_name="petition",
+            constraint=models.UniqueConstraint(
+                fields=("district_code", "year", "seq"), name="petition_receipt_seq_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='petition',
-            constraint=models.CheckConstraint(condition=models.Q(('extension_days__lte', 30)), name='petition_extension_max_30'),
+            model_name="petition",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("extension_days__lte", 30)), name="petition_extension_max_30"
+            ),
         ),
         migrations.AddIndex(
-            model_name='petitionevent',
-            index=models.Index(fields=['action', 'at'], name='petitionevent_action_at'),
+            model_name="petitionevent",
+            index=models.Index(fields=["action", "at"], name="petitionevent_action_at"),
         ),
         migrations.AddConstraint(
-            model_name='supervisionorder',
-            constraint=models.UniqueConstraint(condition=models.Q(('kind', 'manual'), _negated=True), fields=('petition', 'kind', 'deadline', 'due_date'), name='supervision_auto_once'),
+            model_name="supervisionorder",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("kind", "manual"), _negated=True),
+                fields=("petition", "kind", "deadline", "due_date"),
+                name="supervision_auto_once",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='visit',
-            constraint=models.CheckConstraint(condition=models.Q(('headcount__gte', 1)), name='visit_headcount_min'),
+            model_name="visit",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("headcount__gte", 1)), name="visit_headcount_min"
+            ),
         ),
     ]

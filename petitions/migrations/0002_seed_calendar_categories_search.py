@@ -33,7 +33,10 @@ def seed(apps, schema_editor):
     Category = apps.get_model("petitions", "Category")
     with open(DATA / "cn_public_holidays_2025_2026.csv", encoding="utf-8") as f:
         CalendarDay.objects.bulk_create(
-            [CalendarDay(date=r["date"], kind=r["kind"], name=r["name"]) for r in csv.DictReader(f)],
+            [
+                CalendarDay(date=r["date"], kind=r["kind"], name=r["name"])
+                for r in csv.DictReader(f)
+            ],
             ignore_conflicts=True,
         )
     for i, (code, name, children) in enumerate(CATEGORIES):

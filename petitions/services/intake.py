@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import hmac
 import secrets
 from dataclasses import dataclass
-
-import hmac
 
 from django.contrib.gis.geos import Point
 from django.contrib.gis.measure import D
@@ -23,8 +22,8 @@ from petitions.models import (
     Category,
     Organization,
     Petition,
-    PetitionEvent,
     Petitioner,
+    PetitionEvent,
     ReceiptCounter,
     RepeatSubmission,
 )
@@ -248,7 +247,9 @@ def petition_repeat_candidates(
         for p in base.filter(petitioners__id_hash__in=hashes).distinct():
             found.setdefault(p.pk, (p, []))[1].append("same_petitioner")
     if category is not None and location is not None:
-        near = base.filter(category=category, location__distance_lte=(location, D(m=REPEAT_RADIUS_M)))
+        near = base.filter(
+            category=category, location__distance_lte=(location, D(m=REPEAT_RADIUS_M))
+        )
         for p in near:
             found.setdefault(p.pk, (p, []))[1].extend(["same_category", "nearby"])
     ranked = list(found.values())
@@ -280,7 +281,10 @@ def petition_link_repeat(
             registered_by=actor,
         )
         _transition(
-            petition, "link_repeat", actor, now=received_at,
+            petition,
+            "link_repeat",
+            actor,
+            now=received_at,
             payload={"repeat_id": repeat.pk, "channel": channel},
         )
     return repeat

@@ -135,8 +135,13 @@ def petition_route(
         }
 
     return _transition(
-        petition, f"route_{decision}", actor, apply, now=now,
-        expected_version=expected_version, payload={"decision": decision, "reason": reason},
+        petition,
+        f"route_{decision}",
+        actor,
+        apply,
+        now=now,
+        expected_version=expected_version,
+        payload={"decision": decision, "reason": reason},
     )
 
 
@@ -237,7 +242,12 @@ def petition_extend(
 
 
 def petition_reply(
-    *, petition: Petition, actor, outcome: str, text: str, now: dt.datetime | None = None,
+    *,
+    petition: Petition,
+    actor,
+    outcome: str,
+    text: str,
+    now: dt.datetime | None = None,
     expected_version: int | None = None,
 ) -> Petition:
     """答复 (第三十二条): the written opinion 处理意见书 — 支持 / 解释说明 / 不予支持."""
@@ -254,7 +264,12 @@ def petition_reply(
         return {"outcome": outcome, "on_time": deadlines.local_date(now) <= p.handle_due}
 
     return _transition(
-        petition, "reply", actor, apply, now=now, expected_version=expected_version,
+        petition,
+        "reply",
+        actor,
+        apply,
+        now=now,
+        expected_version=expected_version,
         document=Document.Kind.OPINION,
     )
 
@@ -290,7 +305,9 @@ def petition_review_request(
         p.closed_at = None
         return {}
 
-    return _transition(petition, "review_request", actor, apply, now=now, payload={"reason": reason})
+    return _transition(
+        petition, "review_request", actor, apply, now=now, payload={"reason": reason}
+    )
 
 
 def petition_review_answer(
@@ -304,8 +321,11 @@ def petition_review_answer(
         p.review_outcome = outcome
         p.reviewed_at = now
         p.rereview_request_due = deadlines.rereview_request_due(now)
-        return {"outcome": outcome, "text": text,
-                "on_time": deadlines.local_date(now) <= p.review_due}
+        return {
+            "outcome": outcome,
+            "text": text,
+            "on_time": deadlines.local_date(now) <= p.review_due,
+        }
 
     return _transition(
         petition, "review_answer", actor, apply, now=now, document=Document.Kind.REVIEW_OPINION
@@ -358,11 +378,18 @@ def petition_rereview_answer(
         p.rereviewed_at = now
         p.is_final = True
         p.closed_at = now
-        return {"outcome": outcome, "text": text,
-                "on_time": deadlines.local_date(now) <= p.rereview_due}
+        return {
+            "outcome": outcome,
+            "text": text,
+            "on_time": deadlines.local_date(now) <= p.rereview_due,
+        }
 
     return _transition(
-        petition, "rereview_answer", actor, apply, now=now,
+        petition,
+        "rereview_answer",
+        actor,
+        apply,
+        now=now,
         document=Document.Kind.REREVIEW_OPINION,
     )
 
@@ -389,8 +416,11 @@ def petition_supervise(
     with transaction.atomic():
         _transition(petition, "supervise", actor, now=now, payload={"reason": reason})
         return SupervisionOrder.objects.create(
-            petition=petition, kind=SupervisionOrder.Kind.MANUAL, reason=reason,
-            opened_by=actor, opened_at=now,
+            petition=petition,
+            kind=SupervisionOrder.Kind.MANUAL,
+            reason=reason,
+            opened_by=actor,
+            opened_at=now,
         )
 
 

@@ -17,13 +17,20 @@ pytestmark = pytest.mark.django_db
 def _at_status(p: Petition, status: str, **fields) -> Petition:
     """Put a case into a status directly (test setup only; services do it for real below)."""
     base = {
-        "routing": "assign", "handling_unit_id": fields.pop("unit_id", None),
-        "routed_at": bj(2026, 3, 3, 9), "accepted_at": bj(2026, 3, 3, 9),
-        "handle_due": D(2026, 5, 2), "objection_due": D(2026, 3, 10),
-        "replied_at": bj(2026, 3, 20, 9), "review_request_due": D(2026, 4, 19),
-        "review_requested_at": None, "review_due": None,
-        "reviewed_at": bj(2026, 3, 25, 9), "rereview_request_due": D(2026, 4, 24),
-        "rereview_requested_at": bj(2026, 3, 26, 9), "rereview_due": D(2026, 4, 25),
+        "routing": "assign",
+        "handling_unit_id": fields.pop("unit_id", None),
+        "routed_at": bj(2026, 3, 3, 9),
+        "accepted_at": bj(2026, 3, 3, 9),
+        "handle_due": D(2026, 5, 2),
+        "objection_due": D(2026, 3, 10),
+        "replied_at": bj(2026, 3, 20, 9),
+        "review_request_due": D(2026, 4, 19),
+        "review_requested_at": None,
+        "review_due": None,
+        "reviewed_at": bj(2026, 3, 25, 9),
+        "rereview_request_due": D(2026, 4, 24),
+        "rereview_requested_at": bj(2026, 3, 26, 9),
+        "rereview_due": D(2026, 4, 25),
     }
     if status in ("review_requested",):
         base["reviewed_at"] = None
@@ -46,28 +53,62 @@ def _at_status(p: Petition, status: str, **fields) -> Petition:
 def _call(action, p, actor, approver, unit, cell):
     now = bj(2026, 3, 5, 10)
     calls = {
-        "route_accept": lambda: wf.petition_route(petition=p, actor=actor, decision="accept", now=now),
-        "route_forward": lambda: wf.petition_route(petition=p, actor=actor, decision="forward", unit=unit, now=now),
-        "route_assign": lambda: wf.petition_route(petition=p, actor=actor, decision="assign", unit=unit, now=now),
-        "route_reject": lambda: wf.petition_route(petition=p, actor=actor, decision="reject", reason="已进入诉讼程序", now=now),
+        "route_accept": lambda: wf.petition_route(
+            petition=p, actor=actor, decision="accept", now=now
+        ),
+        "route_forward": lambda: wf.petition_route(
+            petition=p, actor=actor, decision="forward", unit=unit, now=now
+        ),
+        "route_assign": lambda: wf.petition_route(
+            petition=p, actor=actor, decision="assign", unit=unit, now=now
+        ),
+        "route_reject": lambda: wf.petition_route(
+            petition=p, actor=actor, decision="reject", reason="已进入诉讼程序", now=now
+        ),
         "notify": lambda: wf.petition_notify(petition=p, actor=actor, now=now),
-        "object": lambda: wf.petition_object(petition=p, actor=actor, reason="不属本单位职责", now=now),
-        "objection_uphold": lambda: wf.petition_objection_resolve(petition=p, actor=actor, uphold=True),
-        "objection_dismiss": lambda: wf.petition_objection_resolve(petition=p, actor=actor, uphold=False),
-        "assign_handler": lambda: wf.petition_assign_handler(petition=p, actor=actor, handler=actor),
+        "object": lambda: wf.petition_object(
+            petition=p, actor=actor, reason="不属本单位职责", now=now
+        ),
+        "objection_uphold": lambda: wf.petition_objection_resolve(
+            petition=p, actor=actor, uphold=True
+        ),
+        "objection_dismiss": lambda: wf.petition_objection_resolve(
+            petition=p, actor=actor, uphold=False
+        ),
+        "assign_handler": lambda: wf.petition_assign_handler(
+            petition=p, actor=actor, handler=actor
+        ),
         "note": lambda: wf.petition_add_note(petition=p, actor=actor, text="已现场调查"),
-        "extend": lambda: wf.petition_extend(petition=p, actor=actor, days=10, reason="情况复杂", approver=approver, now=now),
-        "reply": lambda: wf.petition_reply(petition=p, actor=actor, outcome="support", text="予以支持", now=now),
+        "extend": lambda: wf.petition_extend(
+            petition=p, actor=actor, days=10, reason="情况复杂", approver=approver, now=now
+        ),
+        "reply": lambda: wf.petition_reply(
+            petition=p, actor=actor, outcome="support", text="予以支持", now=now
+        ),
         "evaluate": lambda: wf.petition_evaluate(petition=p, evaluation="satisfied", now=now),
-        "review_request": lambda: wf.petition_review_request(petition=p, actor=actor, now=bj(2026, 3, 22, 9)),
-        "review_answer": lambda: wf.petition_review_answer(petition=p, actor=actor, outcome="explain", text="维持", now=now),
-        "rereview_request": lambda: wf.petition_rereview_request(petition=p, actor=actor, now=bj(2026, 3, 27, 9)),
+        "review_request": lambda: wf.petition_review_request(
+            petition=p, actor=actor, now=bj(2026, 3, 22, 9)
+        ),
+        "review_answer": lambda: wf.petition_review_answer(
+            petition=p, actor=actor, outcome="explain", text="维持", now=now
+        ),
+        "rereview_request": lambda: wf.petition_rereview_request(
+            petition=p, actor=actor, now=bj(2026, 3, 27, 9)
+        ),
         "hearing": lambda: wf.petition_hearing(petition=p, actor=actor, days=2),
-        "rereview_answer": lambda: wf.petition_rereview_answer(petition=p, actor=actor, outcome="reject", text="不予支持", now=now),
+        "rereview_answer": lambda: wf.petition_rereview_answer(
+            petition=p, actor=actor, outcome="reject", text="不予支持", now=now
+        ),
         "close": lambda: wf.petition_close(petition=p, actor=actor, now=now),
-        "supervise": lambda: wf.petition_supervise(petition=p, actor=actor, reason="请加快办理", now=now),
-        "link_repeat": lambda: __import__("petitions.services.intake", fromlist=["x"]).petition_link_repeat(petition=p, actor=actor, channel="visit", received_at=now),
-        "relocate": lambda: wf.petition_relocate(petition=p, actor=actor, cell=cell, reason="地址更正"),
+        "supervise": lambda: wf.petition_supervise(
+            petition=p, actor=actor, reason="请加快办理", now=now
+        ),
+        "link_repeat": lambda: __import__(
+            "petitions.services.intake", fromlist=["x"]
+        ).petition_link_repeat(petition=p, actor=actor, channel="visit", received_at=now),
+        "relocate": lambda: wf.petition_relocate(
+            petition=p, actor=actor, cell=cell, reason="地址更正"
+        ),
     }
     return calls[action]()
 
@@ -105,49 +146,79 @@ def test_full_path_register_to_rereview(register, clerk, bureau_user, unit, unit
     p = register().petition
     assert p.receipt_no == "XF-210204-2026-000001"
     assert p.route_due == D(2026, 3, 17) and p.notify_due == D(2026, 3, 17)
-    p = wf.petition_route(petition=p, actor=clerk, decision="assign", unit=unit, now=bj(2026, 3, 4, 9))
+    p = wf.petition_route(
+        petition=p, actor=clerk, decision="assign", unit=unit, now=bj(2026, 3, 4, 9)
+    )
     assert (p.status, p.handle_due, p.objection_due) == ("handling", D(2026, 5, 3), D(2026, 3, 11))
     p = wf.petition_notify(petition=p, actor=clerk, now=bj(2026, 3, 5, 9))
     assert p.documents.get().kind == "accept_notice"
-    p = wf.petition_extend(petition=p, actor=unit_user, days=30, reason="涉及多个部门",
-                           approver=bureau_user, now=bj(2026, 4, 30, 9))
+    p = wf.petition_extend(
+        petition=p,
+        actor=unit_user,
+        days=30,
+        reason="涉及多个部门",
+        approver=bureau_user,
+        now=bj(2026, 4, 30, 9),
+    )
     assert p.handle_due == D(2026, 6, 2)
     with pytest.raises(TransitionNotAllowed):  # only once
         wf.petition_extend(petition=p, actor=unit_user, days=5, reason="再延", approver=bureau_user)
-    p = wf.petition_reply(petition=p, actor=unit_user, outcome="explain", text="依据政策解释",
-                          now=bj(2026, 6, 1, 9))
+    p = wf.petition_reply(
+        petition=p, actor=unit_user, outcome="explain", text="依据政策解释", now=bj(2026, 6, 1, 9)
+    )
     assert (p.status, p.review_request_due) == ("replied", D(2026, 7, 1))
     assert p.documents.filter(kind="opinion").count() == 1
     p = wf.petition_close(petition=p, actor=clerk, now=bj(2026, 6, 2, 9))
     assert p.status == "closed" and p.events.latest("pk").payload["on_time"] is True
     p = wf.petition_review_request(petition=p, actor=bureau_user, now=bj(2026, 6, 20, 9))
     assert (p.status, p.review_due, p.closed_at) == ("review_requested", D(2026, 7, 20), None)
-    p = wf.petition_review_answer(petition=p, actor=bureau_user, outcome="explain", text="维持原意见",
-                                  now=bj(2026, 7, 10, 9))
+    p = wf.petition_review_answer(
+        petition=p, actor=bureau_user, outcome="explain", text="维持原意见", now=bj(2026, 7, 10, 9)
+    )
     assert (p.status, p.rereview_request_due) == ("reviewed", D(2026, 8, 9))
     p = wf.petition_rereview_request(petition=p, actor=bureau_user, now=bj(2026, 8, 1, 9))
     assert p.rereview_due == D(2026, 8, 31)
     p = wf.petition_hearing(petition=p, actor=bureau_user, days=4, now=bj(2026, 8, 5, 9))
     assert p.rereview_due == D(2026, 9, 4)
-    p = wf.petition_rereview_answer(petition=p, actor=bureau_user, outcome="reject", text="不予支持",
-                                    now=bj(2026, 9, 1, 9))
+    p = wf.petition_rereview_answer(
+        petition=p, actor=bureau_user, outcome="reject", text="不予支持", now=bj(2026, 9, 1, 9)
+    )
     assert (p.status, p.is_final) == ("closed", True)
     assert list(p.documents.values_list("kind", flat=True)) == [
-        "accept_notice", "extension_notice", "opinion", "review_opinion", "rereview_opinion"]
+        "accept_notice",
+        "extension_notice",
+        "opinion",
+        "review_opinion",
+        "rereview_opinion",
+    ]
     actions = list(p.events.values_list("action", flat=True))
-    assert actions == ["register", "route_assign", "notify", "extend", "reply", "close",
-                       "review_request", "review_answer", "rereview_request", "hearing",
-                       "rereview_answer"]
+    assert actions == [
+        "register",
+        "route_assign",
+        "notify",
+        "extend",
+        "reply",
+        "close",
+        "review_request",
+        "review_answer",
+        "rereview_request",
+        "hearing",
+        "rereview_answer",
+    ]
     with pytest.raises(TransitionNotAllowed):  # final: no further review
         wf.petition_review_request(petition=p, actor=bureau_user, now=bj(2026, 9, 2, 9))
 
 
 def test_windows_close(register, clerk, unit, bureau_user):
     p = register().petition
-    p = wf.petition_route(petition=p, actor=clerk, decision="assign", unit=unit, now=bj(2026, 3, 4, 9))
+    p = wf.petition_route(
+        petition=p, actor=clerk, decision="assign", unit=unit, now=bj(2026, 3, 4, 9)
+    )
     with pytest.raises(TransitionNotAllowed):  # objection after 5 working days
         wf.petition_object(petition=p, actor=clerk, reason="不属本单位", now=bj(2026, 3, 12, 9))
-    p = wf.petition_reply(petition=p, actor=clerk, outcome="support", text="支持", now=bj(2026, 3, 20, 9))
+    p = wf.petition_reply(
+        petition=p, actor=clerk, outcome="support", text="支持", now=bj(2026, 3, 20, 9)
+    )
     with pytest.raises(TransitionNotAllowed):  # review requested after 30 days
         wf.petition_review_request(petition=p, actor=bureau_user, now=bj(2026, 4, 20, 9))
     p = wf.petition_review_request(petition=p, actor=bureau_user, now=bj(2026, 4, 19, 23))
@@ -156,9 +227,12 @@ def test_windows_close(register, clerk, unit, bureau_user):
 
 def test_objection_upheld_returns_case_to_routing(register, clerk, unit, unit_user, bureau_user):
     p = register().petition
-    p = wf.petition_route(petition=p, actor=clerk, decision="forward", unit=unit, now=bj(2026, 3, 4, 9))
-    p = wf.petition_object(petition=p, actor=unit_user, reason="属于区市场监管局职责",
-                           now=bj(2026, 3, 11, 17))
+    p = wf.petition_route(
+        petition=p, actor=clerk, decision="forward", unit=unit, now=bj(2026, 3, 4, 9)
+    )
+    p = wf.petition_object(
+        petition=p, actor=unit_user, reason="属于区市场监管局职责", now=bj(2026, 3, 11, 17)
+    )
     assert p.status == "objected"
     p = wf.petition_objection_resolve(petition=p, actor=bureau_user, uphold=True)
     assert (p.status, p.routing, p.handling_unit, p.handle_due) == ("registered", "", None, None)
@@ -198,7 +272,9 @@ def test_version_conflict(register, clerk):
 def test_evaluate_once(register, clerk):
     p = register().petition
     p = wf.petition_route(petition=p, actor=clerk, decision="accept", now=bj(2026, 3, 4, 9))
-    p = wf.petition_reply(petition=p, actor=clerk, outcome="support", text="支持", now=bj(2026, 3, 20, 9))
+    p = wf.petition_reply(
+        petition=p, actor=clerk, outcome="support", text="支持", now=bj(2026, 3, 20, 9)
+    )
     p = wf.petition_evaluate(petition=p, evaluation="basic")
     assert p.evaluation == "basic"
     with pytest.raises(TransitionNotAllowed):
