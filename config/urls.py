@@ -9,6 +9,9 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/v1/grid/", include("grid.api.urls")),
+    path("api/v1/petitions/", include("petitions.api.urls")),
+    path("petitions/", include("petitions.urls")),
+    path("track/", include("petitions.track_urls")),
     path("", include("grid.urls")),
 ]
 if settings.DEBUG:

@@ -1,0 +1,2 @@
+app_name = "petitions-api"
+urlpatterns: list = []
