@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "grid",
     "accounts",
     "petitions",
+    "mediation",
 ]
 
 MIDDLEWARE = [
