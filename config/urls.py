@@ -12,6 +12,8 @@ urlpatterns = [
     path("api/v1/petitions/", include("petitions.api.urls")),
     path("petitions/", include("petitions.urls")),
     path("track/", include("petitions.track_urls")),
+    path("api/v1/mediation/", include("mediation.api.urls")),
+    path("mediation/", include("mediation.urls")),
     path("", include("grid.urls")),
 ]
 if settings.DEBUG:
