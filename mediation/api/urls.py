@@ -1,0 +1,2 @@
+app_name = "mediation-api"
+urlpatterns: list = []
