@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "accounts",
     "petitions",
     "mediation",
+    "dashboard",
 ]
 
 MIDDLEWARE = [
