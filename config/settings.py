@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "petitions",
     "mediation",
     "dashboard",
+    "open311",
 ]
 
 MIDDLEWARE = [

@@ -14,6 +14,7 @@ urlpatterns = [
     path("track/", include("petitions.track_urls")),
     path("api/v1/mediation/", include("mediation.api.urls")),
     path("mediation/", include("mediation.urls")),
+    path("open311/v2/", include("open311.urls")),
     path("", include("grid.urls")),
 ]
 if settings.DEBUG:
