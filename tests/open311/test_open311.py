@@ -276,3 +276,27 @@ def test_list_query_count_constant(client, hierarchy, django_assert_max_num_quer
         _register()
     with django_assert_max_num_queries(3):
         assert len(client.get(url).json()) == 13
+
+
+def test_admin_issues_a_key_once(admin_client, org):
+    from open311.models import Partner
+
+    r = admin_client.post(
+        "/admin/open311/partner/add/",
+        {
+            "name": "区融媒体App",
+            "kind": "app",
+            "organization": org.pk,
+            "is_active": "on",
+            "posts_per_hour": 120,
+        },
+        follow=True,
+    )
+    assert r.status_code == 200
+    partner = Partner.objects.get(name="区融媒体App")
+    shown = [str(m) for m in r.context["messages"]]
+    key = shown[0].split("：")[1].split("（")[0]
+    assert key.startswith(partner.key_prefix) and key not in partner.key_hash
+    from open311.services import partner_authenticate
+
+    assert partner_authenticate(key) == partner
