@@ -141,6 +141,7 @@ TRANSITIONS: dict[str, tuple[frozenset[str], str | None]] = {
     "supervise": (frozenset(set(Status) - {Status.CLOSED, Status.NOT_ACCEPTED}), None),
     "link_repeat": (frozenset(set(Status)), None),
     "relocate": (frozenset(set(Status)), None),
+    "attach": (frozenset(set(Status)), None),
 }
 
 

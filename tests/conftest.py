@@ -56,11 +56,14 @@ def outsider(db):
 
 @pytest.fixture
 def hierarchy(db):
-    """An active generation with 1 district, 2 streets, 4 communities and 8 cells."""
+    """An active generation with 1 district, 2 streets, 4 communities and 8 cells, in force since
+    2020 so that back-dated cases (received in 2025/2026) are placed in it."""
+    import datetime as dt
+
     from grid.services.generations import generation_activate
 
     h = build_hierarchy()
-    generation_activate(generation=h["generation"])
+    generation_activate(generation=h["generation"], at=dt.datetime(2020, 1, 1, tzinfo=dt.UTC))
     h["generation"].refresh_from_db()
     return h
 
