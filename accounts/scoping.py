@@ -26,6 +26,8 @@ ACTION_ROLES: dict[str, set[str]] = {
     "reply": {Role.ADMIN, Role.BUREAU, Role.STREET_CLERK, Role.HANDLING_UNIT},
     "review": {Role.ADMIN, Role.BUREAU},
     "close": {Role.ADMIN, Role.BUREAU, Role.STREET_CLERK},
+    # Staff record a rating the petitioner gave on paper or by phone.
+    "evaluate": {Role.ADMIN, Role.BUREAU, Role.STREET_CLERK},
     "supervise": {Role.ADMIN, Role.BUREAU},
     "relocate": {Role.ADMIN, Role.BUREAU, Role.STREET_CLERK},
     "link_repeat": {Role.ADMIN, Role.BUREAU, Role.STREET_CLERK, Role.COMMUNITY_STAFF},

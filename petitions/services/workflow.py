@@ -145,7 +145,13 @@ def petition_route(
     )
 
 
-def petition_notify(*, petition: Petition, actor, now: dt.datetime | None = None) -> Petition:
+def petition_notify(
+    *,
+    petition: Petition,
+    actor,
+    now: dt.datetime | None = None,
+    expected_version: int | None = None,
+) -> Petition:
     """告知 (第二十三条): the written notice of the routing decision, due 15 days from receipt."""
     if not petition.routing:
         raise TransitionNotAllowed(_("尚未作出处理决定，无法告知。"), code="not_routed")
@@ -159,12 +165,23 @@ def petition_notify(*, petition: Petition, actor, now: dt.datetime | None = None
         return {"on_time": deadlines.local_date(now) <= p.notify_due}
 
     return _transition(
-        petition, "notify", actor, apply, now=now, document=ROUTE_NOTICE[petition.routing]
+        petition,
+        "notify",
+        actor,
+        apply,
+        now=now,
+        document=ROUTE_NOTICE[petition.routing],
+        expected_version=expected_version,
     )
 
 
 def petition_object(
-    *, petition: Petition, actor, reason: str, now: dt.datetime | None = None
+    *,
+    petition: Petition,
+    actor,
+    reason: str,
+    now: dt.datetime | None = None,
+    expected_version: int | None = None,
 ) -> Petition:
     """异议 (第二十三条): the receiving unit objects to a wrong routing within 5 working days."""
     if not reason.strip():
@@ -176,11 +193,25 @@ def petition_object(
         _window(p.objection_due, now, _("异议"))
         return {"unit": p.handling_unit_id}
 
-    return _transition(petition, "object", actor, apply, now=now, payload={"reason": reason})
+    return _transition(
+        petition,
+        "object",
+        actor,
+        apply,
+        now=now,
+        payload={"reason": reason},
+        expected_version=expected_version,
+    )
 
 
 def petition_objection_resolve(
-    *, petition: Petition, actor, uphold: bool, note: str = "", now: dt.datetime | None = None
+    *,
+    petition: Petition,
+    actor,
+    uphold: bool,
+    note: str = "",
+    now: dt.datetime | None = None,
+    expected_version: int | None = None,
 ) -> Petition:
     """The routing body checks an objection: upheld → back to routing; dismissed → keep handling."""
 
@@ -194,28 +225,49 @@ def petition_objection_resolve(
         return {}
 
     action = "objection_uphold" if uphold else "objection_dismiss"
-    return _transition(petition, action, actor, apply, now=now, payload={"note": note})
+    return _transition(
+        petition,
+        action,
+        actor,
+        apply,
+        now=now,
+        payload={"note": note},
+        expected_version=expected_version,
+    )
 
 
-def petition_assign_handler(*, petition: Petition, actor, handler) -> Petition:
+def petition_assign_handler(
+    *, petition: Petition, actor, handler, expected_version: int | None = None
+) -> Petition:
     """Name the person in the handling unit who handles the case."""
 
     def apply(p: Petition, now: dt.datetime) -> dict:
         p.handler = handler
         return {"handler": handler.pk}
 
-    return _transition(petition, "assign_handler", actor, apply)
+    return _transition(petition, "assign_handler", actor, apply, expected_version=expected_version)
 
 
-def petition_add_note(*, petition: Petition, actor, text: str) -> Petition:
+def petition_add_note(
+    *, petition: Petition, actor, text: str, expected_version: int | None = None
+) -> Petition:
     """A handling note (调查情况) on the timeline; no status change."""
     if not text.strip():
         raise TransitionNotAllowed(_("内容不能为空。"), code="text")
-    return _transition(petition, "note", actor, payload={"text": text})
+    return _transition(
+        petition, "note", actor, payload={"text": text}, expected_version=expected_version
+    )
 
 
 def petition_extend(
-    *, petition: Petition, actor, days: int, reason: str, approver, now: dt.datetime | None = None
+    *,
+    petition: Petition,
+    actor,
+    days: int,
+    reason: str,
+    approver,
+    now: dt.datetime | None = None,
+    expected_version: int | None = None,
 ) -> Petition:
     """延期 (第三十四条): once, at most 30 days, with a reason and an approver; notice to petitioner."""
     if not 1 <= days <= deadlines.MAX_EXTENSION_DAYS:
@@ -237,7 +289,14 @@ def petition_extend(
 
     doc = None if petition.anonymous else Document.Kind.EXTENSION_NOTICE
     return _transition(
-        petition, "extend", actor, apply, now=now, payload={"reason": reason}, document=doc
+        petition,
+        "extend",
+        actor,
+        apply,
+        now=now,
+        payload={"reason": reason},
+        document=doc,
+        expected_version=expected_version,
     )
 
 
@@ -275,7 +334,12 @@ def petition_reply(
 
 
 def petition_evaluate(
-    *, petition: Petition, evaluation: str, actor=None, now: dt.datetime | None = None
+    *,
+    petition: Petition,
+    evaluation: str,
+    actor=None,
+    now: dt.datetime | None = None,
+    expected_version: int | None = None,
 ) -> Petition:
     """评价: the petitioner rates the handling once (满意 / 基本满意 / 不满意)."""
     if evaluation not in Petition.Evaluation.values:
@@ -288,11 +352,18 @@ def petition_evaluate(
         p.evaluated_at = now
         return {"evaluation": evaluation}
 
-    return _transition(petition, "evaluate", actor, apply, now=now)
+    return _transition(
+        petition, "evaluate", actor, apply, now=now, expected_version=expected_version
+    )
 
 
 def petition_review_request(
-    *, petition: Petition, actor, reason: str = "", now: dt.datetime | None = None
+    *,
+    petition: Petition,
+    actor,
+    reason: str = "",
+    now: dt.datetime | None = None,
+    expected_version: int | None = None,
 ) -> Petition:
     """复查申请 (第三十五条): within 30 days of the written reply; answered within 30 days."""
 
@@ -306,12 +377,24 @@ def petition_review_request(
         return {}
 
     return _transition(
-        petition, "review_request", actor, apply, now=now, payload={"reason": reason}
+        petition,
+        "review_request",
+        actor,
+        apply,
+        now=now,
+        payload={"reason": reason},
+        expected_version=expected_version,
     )
 
 
 def petition_review_answer(
-    *, petition: Petition, actor, outcome: str, text: str, now: dt.datetime | None = None
+    *,
+    petition: Petition,
+    actor,
+    outcome: str,
+    text: str,
+    now: dt.datetime | None = None,
+    expected_version: int | None = None,
 ) -> Petition:
     """复查意见 (第三十五条), in writing; opens the 30-day window for 复核."""
     if outcome not in Petition.Outcome.values or not text.strip():
@@ -328,12 +411,23 @@ def petition_review_answer(
         }
 
     return _transition(
-        petition, "review_answer", actor, apply, now=now, document=Document.Kind.REVIEW_OPINION
+        petition,
+        "review_answer",
+        actor,
+        apply,
+        now=now,
+        document=Document.Kind.REVIEW_OPINION,
+        expected_version=expected_version,
     )
 
 
 def petition_rereview_request(
-    *, petition: Petition, actor, reason: str = "", now: dt.datetime | None = None
+    *,
+    petition: Petition,
+    actor,
+    reason: str = "",
+    now: dt.datetime | None = None,
+    expected_version: int | None = None,
 ) -> Petition:
     """复核申请 (第三十六条): within 30 days of the review answer."""
 
@@ -347,12 +441,24 @@ def petition_rereview_request(
         return {}
 
     return _transition(
-        petition, "rereview_request", actor, apply, now=now, payload={"reason": reason}
+        petition,
+        "rereview_request",
+        actor,
+        apply,
+        now=now,
+        payload={"reason": reason},
+        expected_version=expected_version,
     )
 
 
 def petition_hearing(
-    *, petition: Petition, actor, days: int, note: str = "", now: dt.datetime | None = None
+    *,
+    petition: Petition,
+    actor,
+    days: int,
+    note: str = "",
+    now: dt.datetime | None = None,
+    expected_version: int | None = None,
 ) -> Petition:
     """听证 (第三十六条): the hearing's days are not counted in the 30-day 复核 period."""
     if days < 1:
@@ -363,11 +469,25 @@ def petition_hearing(
         p.rereview_due = deadlines.rereview_due(p.rereview_requested_at, p.hearing_days)
         return {"days": days, "rereview_due": p.rereview_due.isoformat()}
 
-    return _transition(petition, "hearing", actor, apply, now=now, payload={"note": note})
+    return _transition(
+        petition,
+        "hearing",
+        actor,
+        apply,
+        now=now,
+        payload={"note": note},
+        expected_version=expected_version,
+    )
 
 
 def petition_rereview_answer(
-    *, petition: Petition, actor, outcome: str, text: str, now: dt.datetime | None = None
+    *,
+    petition: Petition,
+    actor,
+    outcome: str,
+    text: str,
+    now: dt.datetime | None = None,
+    expected_version: int | None = None,
 ) -> Petition:
     """复核意见 (第三十六条): final — the same matter on the same facts is not accepted again."""
     if outcome not in Petition.Outcome.values or not text.strip():
@@ -391,10 +511,17 @@ def petition_rereview_answer(
         apply,
         now=now,
         document=Document.Kind.REREVIEW_OPINION,
+        expected_version=expected_version,
     )
 
 
-def petition_close(*, petition: Petition, actor, now: dt.datetime | None = None) -> Petition:
+def petition_close(
+    *,
+    petition: Petition,
+    actor,
+    now: dt.datetime | None = None,
+    expected_version: int | None = None,
+) -> Petition:
     """办结: replied (or reviewed) with no review pending."""
 
     def apply(p: Petition, now: dt.datetime) -> dict:
@@ -403,18 +530,30 @@ def petition_close(*, petition: Petition, actor, now: dt.datetime | None = None)
         answered = p.replied_at if p.status == Status.REPLIED else p.reviewed_at
         return {"on_time": bool(due and deadlines.local_date(answered) <= due)}
 
-    return _transition(petition, "close", actor, apply, now=now)
+    return _transition(petition, "close", actor, apply, now=now, expected_version=expected_version)
 
 
 def petition_supervise(
-    *, petition: Petition, actor, reason: str, now: dt.datetime | None = None
+    *,
+    petition: Petition,
+    actor,
+    reason: str,
+    now: dt.datetime | None = None,
+    expected_version: int | None = None,
 ) -> SupervisionOrder:
     """督办: the bureau opens a supervision order on a case."""
     if not reason.strip():
         raise TransitionNotAllowed(_("督办必须写明事由。"), code="reason")
     now = now or timezone.now()
     with transaction.atomic():
-        _transition(petition, "supervise", actor, now=now, payload={"reason": reason})
+        _transition(
+            petition,
+            "supervise",
+            actor,
+            now=now,
+            payload={"reason": reason},
+            expected_version=expected_version,
+        )
         return SupervisionOrder.objects.create(
             petition=petition,
             kind=SupervisionOrder.Kind.MANUAL,
@@ -424,7 +563,9 @@ def petition_supervise(
         )
 
 
-def petition_relocate(*, petition: Petition, actor, cell, reason: str) -> Petition:
+def petition_relocate(
+    *, petition: Petition, actor, cell, reason: str, expected_version: int | None = None
+) -> Petition:
     """Manual override of the grid cell (the located one was wrong); needs a reason."""
     if not reason.strip():
         raise TransitionNotAllowed(_("手动指定网格必须说明理由。"), code="reason")
@@ -436,4 +577,11 @@ def petition_relocate(*, petition: Petition, actor, cell, reason: str) -> Petiti
         p.area_code = cell.code
         return {"from_cell": old, "to_cell": cell.code}
 
-    return _transition(petition, "relocate", actor, apply, payload={"reason": reason})
+    return _transition(
+        petition,
+        "relocate",
+        actor,
+        apply,
+        payload={"reason": reason},
+        expected_version=expected_version,
+    )

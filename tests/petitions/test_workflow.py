@@ -4,10 +4,13 @@ import datetime as dt
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import SimpleUploadedFile
 
 from petitions.models import TRANSITIONS, Petition, PetitionEvent, Status
 from petitions.services import workflow as wf
+from petitions.services.attachments import attachment_add
 from petitions.services.errors import Conflict, TransitionNotAllowed
+from petitions.services.intake import petition_link_repeat
 from tests.petitions.conftest import bj
 
 D = dt.date
@@ -103,9 +106,14 @@ def _call(action, p, actor, approver, unit, cell):
         "supervise": lambda: wf.petition_supervise(
             petition=p, actor=actor, reason="请加快办理", now=now
         ),
-        "link_repeat": lambda: __import__(
-            "petitions.services.intake", fromlist=["x"]
-        ).petition_link_repeat(petition=p, actor=actor, channel="visit", received_at=now),
+        "link_repeat": lambda: petition_link_repeat(
+            petition=p, actor=actor, channel="visit", received_at=now
+        ),
+        "attach": lambda: attachment_add(
+            petition=p,
+            actor=actor,
+            upload=SimpleUploadedFile("letter.pdf", b"%PDF-1.4\n%test\n"),
+        ),
         "relocate": lambda: wf.petition_relocate(
             petition=p, actor=actor, cell=cell, reason="地址更正"
         ),
