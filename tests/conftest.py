@@ -92,3 +92,29 @@ def _require_services(django_db_setup, django_db_blocker):
 def _fast_password_hashing(settings):
     """PBKDF2's 1M iterations per test user would dominate the suite's time."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _reference_data(request):
+    """Categories and the holiday calendar are seeded by a migration; a transactional test's
+    flush removes them for the tests after it, so put them back where a test uses the database."""
+    names = set(request.fixturenames)
+    if not (
+        names & {"db", "transactional_db", "live_server"}
+        or request.node.get_closest_marker("django_db")
+    ):
+        return
+    marker = request.node.get_closest_marker("django_db")
+    transactional = "transactional_db" in names or "live_server" in names or bool(
+        marker and marker.kwargs.get("transaction")
+    )
+    request.getfixturevalue("transactional_db" if transactional else "db")
+    from petitions.models import Category
+
+    if not Category.objects.exists():
+        import importlib
+
+        from django.apps import apps
+
+        seed = importlib.import_module("petitions.migrations.0002_seed_calendar_categories_search")
+        seed.seed(apps, None)
