@@ -189,7 +189,6 @@ class MediationDemoBuilder:
         if self.generation is None:
             raise RuntimeError("no active boundary generation: run grid_demo first")
         self.counts: Counter = Counter()
-        self.seen: set[str] = set()
 
     # --- set-up ------------------------------------------------------------------------------
 
@@ -287,7 +286,7 @@ class MediationDemoBuilder:
                 names.append(name)
         if category in COMPANIES and count > 1 and self.rng.random() < 0.7:
             company = self.rng.choice(COMPANIES[category]).format(e=self.rng.choice(ESTATES))
-            names[-1] = company
+            names[1] = company  # the respondent (a co-party, if any, joins the applicant)
         return names
 
     def description(self, category: str) -> str:

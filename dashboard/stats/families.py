@@ -1,0 +1,387 @@
+"""Figure families: for a period and an as-of instant, the set of records a family of figures
+counts (one row per record), and the named counts over those rows.
+
+The same row set serves the aggregate (GROUP BY an area-code prefix, see engine.py) and the
+drill-down (figure_records), so a drill-down list always has exactly the figure's records.
+
+As of an instant T, a family sees only what had been written by T: rows created by T
+(`created_at <= T`) and state from the event tables (`recorded_at <= T`), never the current
+status columns. The current view is the same code with T = now.
+
+State from events, as per-record aggregates over a join to the event table (one GROUP BY per
+record; no correlated subquery per row, which cost 30–50× at a million petitions). A record's
+events are written one at a time under a lock on the record, so their ids are in the order they
+were written; "the last event written by T" is the one with the highest id among those
+recorded by T:
+- a petition's status at T is the `to_status` of that event (closed ⇔ it is also the last event
+  with a closed status);
+- its routing decision in force at T is its last route_* / objection_uphold event written by T
+  (an upheld objection undoes the routing, as it clears `routed_at` / `accepted_at`);
+- a dispute's status at a business instant X, as known at T, is the `to_status` of its last
+  event with `at < X` written by T, 'found' before its first event.
+
+Attribution: every record counts in its current `area_code` (the most specific area known). A
+relocation (petition_relocate) corrects a wrong cell and so applies to every period; after a
+freeze it shows up as a difference between the frozen report and a fresh run, like any late
+correction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from django.db.models import Case, F, IntegerField, Max, Q, QuerySet, Value, When
+from django.db.models.functions import TruncDate
+from django.db.models.lookups import LessThanOrEqual
+
+from dashboard.stats.periods import TZ, Period, local_midnight
+from grid.models import GridCell
+from mediation.models import (
+    Agreement,
+    Dispute,
+    DisputeStatus,
+    FollowUpVisit,
+    MediationCase,
+    MediationEvent,
+)
+from petitions.deadlines import ROUTE_DAYS
+from petitions.models import Petition, PetitionEvent, RepeatSubmission, Status, Visit
+
+ROUTE_ACCEPT = ("route_accept", "route_forward", "route_assign")
+ROUTE_ACTIONS = (*ROUTE_ACCEPT, "route_reject")
+# Events that set or undo the routing decision.
+ROUTING_STATE = (*ROUTE_ACTIONS, "objection_uphold")
+# 办结 of an accepted case: closed after the reply / review answer, or by the final 复核 answer.
+# (不予受理 ends a case at routing; it is measured by 及时受理率, not by 按期办结率.)
+CLOSING = ("close", "rereview_answer")
+CLOSED_STATES = (Status.CLOSED, Status.NOT_ACCEPTED)
+SATISFIED = (Petition.Evaluation.SATISFIED, Petition.Evaluation.BASIC)
+COLLECTIVE_HEADCOUNT = 5  # 集体访: headcount ≥ 5 (SPEC §5)
+OPEN_DISPUTE = (
+    DisputeStatus.FOUND,
+    DisputeStatus.IN_MEDIATION,
+    DisputeStatus.STABILISED,
+    DisputeStatus.UNRESOLVED,
+)
+CONCLUDING = ("agree", "terminate", "refuse")
+
+
+@dataclass(frozen=True)
+class Ctx:
+    """What every family needs: the period, the as-of instant, the boundary generation."""
+
+    period: Period
+    as_of: dt.datetime
+    generation_id: int | None = None
+
+    @property
+    def s(self) -> dt.datetime:
+        return self.period.start_at
+
+    @property
+    def e(self) -> dt.datetime:
+        return self.period.end_before
+
+
+@dataclass(frozen=True)
+class Family:
+    name: str
+    model: type
+    # Path of the area code on the rows (records count in every area whose code prefixes it).
+    area: str
+    rows: Callable[[Ctx], QuerySet]
+    # name → condition on the rows (None: every row); may use the rows' per-record aggregates.
+    counts: dict[str, Q | None] = field(default_factory=dict)
+    # name → (field, condition): the field summed over the rows matching the condition.
+    sums: dict[str, tuple[str, Q | None]] = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        return self.model._meta.label_lower
+
+    def names(self) -> list[str]:
+        return [*self.counts, *self.sums]
+
+    def condition(self, name: str) -> Q | None:
+        if name in self.counts:
+            return self.counts[name]
+        return self.sums[name][1]
+
+
+# --- helpers --------------------------------------------------------------------------------
+
+
+def _last(rel: str, *conditions: Q) -> Max:
+    """The id of the record's last event (via relation `rel`) matching all conditions."""
+    return Max(f"{rel}__id", filter=Q(*conditions))
+
+
+def _written_by(rel: str, ctx: Ctx) -> Q:
+    return Q(**{f"{rel}__recorded_at__lte": ctx.as_of})
+
+
+def _during(path: str, start: dt.datetime, end: dt.datetime) -> Q:
+    return Q(**{f"{path}__gte": start, f"{path}__lt": end})
+
+
+def _on_or_before(datetime_path: str, date_field: str) -> LessThanOrEqual:
+    """The Beijing date of `datetime_path` is on or before the date in `date_field`."""
+    return LessThanOrEqual(TruncDate(datetime_path, tzinfo=TZ), F(date_field))
+
+
+def _flag(condition: Q) -> Case:
+    """1 where the condition holds, else 0: lets a family's counts stay period-independent."""
+    return Case(When(condition, then=Value(1)), default=Value(0), output_field=IntegerField())
+
+
+# --- petitions ------------------------------------------------------------------------------
+
+
+def _intake_rows(ctx: Ctx) -> QuerySet:
+    """信访总量: petitions received in P (each Petition is a new case; repeats are separate rows)."""
+    return Petition.objects.filter(_during("received_at", ctx.s, ctx.e), created_at__lte=ctx.as_of)
+
+
+def _routing_rows(ctx: Ctx) -> QuerySet:
+    """及时受理率: cases whose routing decision was due in P; timely when the decision in force
+    at T was made on or before `route_due` (Beijing date)."""
+    written = _written_by("events", ctx)
+    # route_due is the received date + 15 (petitions.deadlines.route_due): the same rows by the
+    # indexed received_at as well.
+    lag = dt.timedelta(days=ROUTE_DAYS)
+    return Petition.objects.filter(
+        _during("received_at", ctx.s - lag, ctx.e - lag),
+        route_due__gte=ctx.period.start,
+        route_due__lte=ctx.period.end,
+        created_at__lte=ctx.as_of,
+    ).annotate(
+        _last_routing=_last("events", written, Q(events__action__in=ROUTING_STATE)),
+        _last_timely=_last(
+            "events",
+            written,
+            Q(events__action__in=ROUTE_ACTIONS),
+            Q(_on_or_before("events__at", "route_due")),
+        ),
+    )
+
+
+def _closure_rows(ctx: Ctx) -> QuerySet:
+    """结案率 (cohort): cases accepted in P (and in 1 Jan..end of P for the year to date) by the
+    routing decision in force at T; closed when their last event by T left them closed."""
+    ytd_start = local_midnight(ctx.period.year_to_date().start)
+    since = min(ctx.s, ytd_start)
+    accepted_in = PetitionEvent.objects.filter(
+        _during("at", since, ctx.e), recorded_at__lte=ctx.as_of, action__in=ROUTE_ACCEPT
+    ).values("petition_id")
+    written = _written_by("events", ctx)
+    accepted = Q(events__action__in=ROUTE_ACCEPT)
+    return (
+        Petition.objects.filter(pk__in=accepted_in)
+        .annotate(
+            _last=_last("events", written),
+            _last_closed=_last("events", written, Q(events__to_status__in=CLOSED_STATES)),
+            _last_routing=_last("events", written, Q(events__action__in=ROUTING_STATE)),
+            _last_accept=_last("events", written, accepted),
+            _accepted_at=Max("events__at", filter=written & accepted),
+        )
+        .filter(_last_routing=F("_last_accept"), _accepted_at__gte=since, _accepted_at__lt=ctx.e)
+        .annotate(
+            _in_period=_flag(Q(_accepted_at__gte=ctx.s)),
+            _in_ytd=_flag(Q(_accepted_at__gte=ytd_start)),
+        )
+    )
+
+
+def _on_time_rows(ctx: Ctx) -> QuerySet:
+    """按期办结率: cases closed in P (a close / 复核 answer event in P; counted once), on time
+    when closed on or before `handle_due` (Beijing date; it includes an approved extension)."""
+    closes = PetitionEvent.objects.filter(
+        _during("at", ctx.s, ctx.e), recorded_at__lte=ctx.as_of, action__in=CLOSING
+    )
+    return Petition.objects.filter(pk__in=closes.values("petition_id")).annotate(
+        _on_time=_last(
+            "events",
+            _written_by("events", ctx),
+            _during("events__at", ctx.s, ctx.e),
+            Q(events__action__in=CLOSING),
+            Q(_on_or_before("events__at", "handle_due")),
+        )
+    )
+
+
+def _evaluation_rows(ctx: Ctx) -> QuerySet:
+    """满意率: cases evaluated in P (the evaluate event; an evaluation is given once, so the
+    case's `evaluation` is the one given then)."""
+    evaluated = PetitionEvent.objects.filter(
+        _during("at", ctx.s, ctx.e), recorded_at__lte=ctx.as_of, action="evaluate"
+    )
+    return Petition.objects.filter(pk__in=evaluated.values("petition_id"))
+
+
+def _repeat_rows(ctx: Ctx) -> QuerySet:
+    return RepeatSubmission.objects.filter(
+        _during("received_at", ctx.s, ctx.e), created_at__lte=ctx.as_of
+    )
+
+
+def _visit_rows(ctx: Ctx) -> QuerySet:
+    qs = Visit.objects.filter(_during("received_at", ctx.s, ctx.e))
+    # Visit has no write timestamp yet; when it gains `created_at` the as-of cut applies to it.
+    if any(f.name == "created_at" for f in Visit._meta.concrete_fields):
+        qs = qs.filter(created_at__lte=ctx.as_of)
+    return qs
+
+
+# --- disputes and mediation -----------------------------------------------------------------
+
+
+def _dispute_rows(ctx: Ctx) -> QuerySet:
+    """化解率 / 调处稳控率 base: disputes found by the end of P that were open at the start of P
+    or found in P; with their status at the end of P (resolved / stabilised)."""
+    written = _written_by("events", ctx)
+    before_start = Q(events__at__lt=ctx.s)
+    before_end = Q(events__at__lt=ctx.e)
+    return (
+        Dispute.objects.filter(found_at__lt=ctx.e, created_at__lte=ctx.as_of)
+        .annotate(
+            _last_start=_last("events", written, before_start),
+            _last_start_open=_last(
+                "events", written, before_start, Q(events__to_status__in=OPEN_DISPUTE)
+            ),
+            _last_end=_last("events", written, before_end),
+            _last_end_resolved=_last(
+                "events", written, before_end, Q(events__to_status=DisputeStatus.RESOLVED)
+            ),
+            _last_end_stabilised=_last(
+                "events", written, before_end, Q(events__to_status=DisputeStatus.STABILISED)
+            ),
+        )
+        .filter(
+            Q(found_at__gte=ctx.s)
+            | Q(_last_start__isnull=True)  # no event before P: still 'found'
+            | Q(_last_start=F("_last_start_open"))
+        )
+        .annotate(_found_in_period=_flag(Q(found_at__gte=ctx.s)))
+    )
+
+
+def _mediation_rows(ctx: Ctx) -> QuerySet:
+    """调解成功率: mediation cases concluded in P (agreed, terminated or refused; a case
+    concludes once), with an agreement when the concluding step was `agree`."""
+    concluded = MediationEvent.objects.filter(
+        _during("at", ctx.s, ctx.e), recorded_at__lte=ctx.as_of, action__in=CONCLUDING
+    )
+    return MediationCase.objects.filter(pk__in=concluded.values("case_id")).annotate(
+        _agreed=_last(
+            "events",
+            _written_by("events", ctx),
+            _during("events__at", ctx.s, ctx.e),
+            Q(events__action="agree"),
+        )
+    )
+
+
+def _agreement_rows(ctx: Ctx) -> QuerySet:
+    """协议履行率: agreements followed up in P, each once, judged by its latest follow-up in P
+    (the follow_up events, written with the visit's time and its performance)."""
+    follow_ups = MediationEvent.objects.filter(
+        _during("at", ctx.s, ctx.e), recorded_at__lte=ctx.as_of, action="follow_up"
+    )
+    in_period = (
+        _written_by("case__events", ctx)
+        & _during("case__events__at", ctx.s, ctx.e)
+        & Q(case__events__action="follow_up")
+    )
+    full = Q(case__events__payload__performance=FollowUpVisit.Performance.FULL)
+    return Agreement.objects.filter(case_id__in=follow_ups.values("case_id")).annotate(
+        _latest=Max("case__events__at", filter=in_period),
+        _latest_full=Max("case__events__at", filter=in_period & full),
+    )
+
+
+def _cell_rows(ctx: Ctx) -> QuerySet:
+    """Residents: cells of the boundary generation (the active one unless given)."""
+    if ctx.generation_id is None:
+        return GridCell.objects.filter(generation__status="active")
+    return GridCell.objects.filter(generation_id=ctx.generation_id)
+
+
+FAMILIES: dict[str, Family] = {
+    f.name: f
+    for f in [
+        Family("intake", Petition, "area_code", _intake_rows, counts={"new": None}),
+        Family(
+            "routing",
+            Petition,
+            "area_code",
+            _routing_rows,
+            counts={"due": None, "timely": Q(_last_routing=F("_last_timely"))},
+        ),
+        Family(
+            "closure",
+            Petition,
+            "area_code",
+            _closure_rows,
+            counts={
+                "accepted": Q(_in_period=1),
+                "closed": Q(_in_period=1, _last=F("_last_closed")),
+                "accepted_ytd": Q(_in_ytd=1),
+                "closed_ytd": Q(_in_ytd=1, _last=F("_last_closed")),
+            },
+        ),
+        Family(
+            "on_time",
+            Petition,
+            "area_code",
+            _on_time_rows,
+            counts={"closed": None, "on_time": Q(_on_time__isnull=False)},
+        ),
+        Family(
+            "evaluation",
+            Petition,
+            "area_code",
+            _evaluation_rows,
+            counts={"evaluated": None, "satisfied": Q(evaluation__in=SATISFIED)},
+        ),
+        Family("repeats", RepeatSubmission, "area_code", _repeat_rows, counts={"repeats": None}),
+        Family(
+            "visits",
+            Visit,
+            "area_code",
+            _visit_rows,
+            counts={"batches": None, "collective": Q(headcount__gte=COLLECTIVE_HEADCOUNT)},
+            sums={"persons": ("headcount", None)},
+        ),
+        Family(
+            "disputes",
+            Dispute,
+            "area_code",
+            _dispute_rows,
+            counts={
+                "base": None,
+                "found": Q(_found_in_period=1),
+                "resolved": Q(_last_end=F("_last_end_resolved")),
+                "controlled": Q(_last_end=F("_last_end_resolved"))
+                | Q(_last_end=F("_last_end_stabilised")),
+                "stabilised": Q(_last_end=F("_last_end_stabilised")),
+            },
+        ),
+        Family(
+            "mediation",
+            MediationCase,
+            "area_code",
+            _mediation_rows,
+            counts={"concluded": None, "agreed": Q(_agreed__isnull=False)},
+        ),
+        Family(
+            "agreements",
+            Agreement,
+            "case__area_code",
+            _agreement_rows,
+            counts={"followed_up": None, "performed": Q(_latest=F("_latest_full"))},
+        ),
+        Family("cells", GridCell, "code", _cell_rows, sums={"residents": ("residents", None)}),
+    ]
+}
