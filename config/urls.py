@@ -15,6 +15,9 @@ urlpatterns = [
     path("api/v1/mediation/", include("mediation.api.urls")),
     path("mediation/", include("mediation.urls")),
     path("open311/v2/", include("open311.urls")),
+    path("dashboard/report/", include("dashboard.urls_report")),
+    path("dashboard/", include("dashboard.urls")),
+    path("api/v1/dashboard/", include("dashboard.urls_api")),
     path("", include("grid.urls")),
 ]
 if settings.DEBUG:
