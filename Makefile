@@ -19,6 +19,8 @@ demo: bootstrap demo-data serve ## Build the demo district on SpatiaLite and ser
 demo-data: ## Migrate the embedded database, build the demo district and print the demo logins
 	@env -u DATABASE_URL -u CELERY_BROKER_URL $(PY) manage.py migrate -v 0
 	@env -u DATABASE_URL -u CELERY_BROKER_URL $(PY) manage.py grid_demo
+	@env -u DATABASE_URL -u CELERY_BROKER_URL $(PY) manage.py petitions_demo
+	@env -u DATABASE_URL -u CELERY_BROKER_URL $(PY) manage.py mediation_demo
 
 serve: ## Serve the app on http://127.0.0.1:8000 (embedded SpatiaLite, eager Celery)
 	@echo "CivicGrid: http://127.0.0.1:8000/  (map: /map/, admin: /admin/) — Ctrl-C to stop"

@@ -9,6 +9,7 @@ The generation is flagged `is_demo` and says so in its name and description.
 """
 
 import csv
+import datetime as dt
 import math
 from pathlib import Path
 
@@ -17,6 +18,7 @@ import shapely
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from grid.models import Community, District, Generation, GridAssignment, GridCell, Street
@@ -275,7 +277,10 @@ def grid_demo_build(*, seed: int = 2026) -> Generation:
         _hierarchy_write(generation, divisions, geo)
         areas_finalize(generation=generation)
         # Activation validates the whole generation and stores the report (refusing on errors).
-        return generation_activate(generation=generation)
+        # The demo boundaries are "in force" since before the seeded history (24 months of
+        # cases), so back-dated demo cases are placed in them.
+        since = timezone.now() - dt.timedelta(days=3 * 366)
+        return generation_activate(generation=generation, at=since)
 
 
 def demo_generation_active() -> Generation | None:

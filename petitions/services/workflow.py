@@ -237,7 +237,12 @@ def petition_objection_resolve(
 
 
 def petition_assign_handler(
-    *, petition: Petition, actor, handler, expected_version: int | None = None
+    *,
+    petition: Petition,
+    actor,
+    handler,
+    expected_version: int | None = None,
+    now: dt.datetime | None = None,
 ) -> Petition:
     """Name the person in the handling unit who handles the case."""
 
@@ -245,17 +250,24 @@ def petition_assign_handler(
         p.handler = handler
         return {"handler": handler.pk}
 
-    return _transition(petition, "assign_handler", actor, apply, expected_version=expected_version)
+    return _transition(
+        petition, "assign_handler", actor, apply, now=now, expected_version=expected_version
+    )
 
 
 def petition_add_note(
-    *, petition: Petition, actor, text: str, expected_version: int | None = None
+    *,
+    petition: Petition,
+    actor,
+    text: str,
+    expected_version: int | None = None,
+    now: dt.datetime | None = None,
 ) -> Petition:
     """A handling note (调查情况) on the timeline; no status change."""
     if not text.strip():
         raise TransitionNotAllowed(_("内容不能为空。"), code="text")
     return _transition(
-        petition, "note", actor, payload={"text": text}, expected_version=expected_version
+        petition, "note", actor, now=now, payload={"text": text}, expected_version=expected_version
     )
 
 
