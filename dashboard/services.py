@@ -8,6 +8,7 @@ import datetime as dt
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from config.routers import use_primary
 from dashboard.models import ReportSnapshot
 from dashboard.stats import (
     FIGURE_DEFS,
@@ -51,6 +52,7 @@ def _frozen(figure: Figure) -> dict:
     return data
 
 
+@use_primary()  # reads back what it just wrote: never from a lagging replica
 def snapshot_freeze(
     *,
     period: Period,

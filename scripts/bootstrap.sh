@@ -17,7 +17,7 @@ die() { printf '\033[31mERROR: %s\033[0m\n' "$*" >&2; exit 1; }
 PKGS=(gdal-bin libgdal-dev libgeos-dev libproj-dev libsqlite3-mod-spatialite gettext
       python3-venv fonts-noto-cjk libpango-1.0-0 libpangoft2-1.0-0)
 if [[ $WANT_TEST == 1 ]]; then
-  PKGS+=(postgresql-15-postgis-3 chromium redis-tools postgresql-client poppler-utils)
+  PKGS+=(postgresql-15-postgis-3 chromium redis-tools postgresql-client poppler-utils nginx-light openssl)
 fi
 missing=()
 for p in "${PKGS[@]}"; do
