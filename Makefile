@@ -3,7 +3,8 @@ SHELL := /bin/bash
 PY    := .venv/bin/python
 PG_URL ?= postgis://postgres@127.0.0.1:5432/civicgrid
 REDIS_URL ?= redis://127.0.0.1:6379/0
-PYTEST_ARGS ?=
+# Two workers (this is a 2-core machine); one file stays on one worker.
+PYTEST_ARGS ?= -n 2 --dist loadfile
 
 .DEFAULT_GOAL := help
 .PHONY: help bootstrap demo demo-data serve test test-postgis test-spatialite lint format messages bench-locate clean

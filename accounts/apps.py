@@ -6,3 +6,8 @@ class AccountsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "accounts"
     verbose_name = _("用户与授权")
+
+    def ready(self) -> None:
+        from accounts import audit
+
+        audit.connect()

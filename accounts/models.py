@@ -8,6 +8,7 @@ the area and everything below it: because every code extends its parent's, "belo
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
@@ -62,3 +63,103 @@ class Grant(models.Model):
     def __str__(self) -> str:
         where = self.area_code or (self.organization and self.organization.name) or "*"
         return f"{self.user} · {self.get_role_display()} · {where}"
+
+
+class AuthLog(models.Model):
+    """One login, logout, failed login or lockout (SPEC §7): written by accounts.audit's receivers."""
+
+    class Action(models.TextChoices):
+        LOGIN = "login", _("登录")
+        LOGOUT = "logout", _("退出")
+        FAILED = "failed", _("登录失败")
+        LOCKOUT = "lockout", _("锁定")
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("用户"),
+    )
+    # As typed at the login form: failed attempts often name no existing account.
+    username = models.CharField(_("用户名"), max_length=150, blank=True)
+    action = models.CharField(_("操作"), max_length=10, choices=Action.choices)
+    ip = models.GenericIPAddressField(_("IP 地址"), null=True, blank=True)
+    user_agent = models.CharField(_("浏览器标识"), max_length=255, blank=True)
+    at = models.DateTimeField(_("时间"), auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("登录记录")
+        verbose_name_plural = _("登录记录")
+        ordering = ["-at", "-pk"]
+        indexes = [models.Index(fields=["action", "at"], name="authlog_action_at")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(action__in=["login", "logout", "failed", "lockout"]),
+                name="authlog_action_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.username} · {self.get_action_display()} · {self.at:%Y-%m-%d %H:%M}"
+
+
+class AccessLog(models.Model):
+    """One sensitive read (SPEC §7): a reveal of personal data, an export or a document download.
+
+    Written by accounts.services.access_log_record only; a reveal must say why.
+    """
+
+    class Action(models.TextChoices):
+        REVEAL = "reveal", _("查看完整个人信息")
+        EXPORT = "export", _("导出")
+        DOCUMENT_DOWNLOAD = "document_download", _("下载文书")
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("用户"),
+    )
+    # Kept when the account is deleted: the log must still say who it was.
+    username = models.CharField(_("用户名"), max_length=150)
+    at = models.DateTimeField(_("时间"), default=timezone.now, db_index=True)
+    action = models.CharField(_("操作"), max_length=20, choices=Action.choices)
+    # What was read: an object (content type + id) and/or a label (receipt number, export name).
+    content_type = models.ForeignKey(
+        "contenttypes.ContentType",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("对象类型"),
+    )
+    object_id = models.CharField(_("对象编号"), max_length=40, blank=True)
+    label = models.CharField(_("内容"), max_length=200, blank=True)
+    # Which fields or filters, how many rows: never the personal data itself.
+    detail = models.JSONField(_("详情"), default=dict, blank=True)
+    reason = models.CharField(_("事由"), max_length=500, blank=True)
+    ip = models.GenericIPAddressField(_("IP 地址"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("敏感信息访问记录")
+        verbose_name_plural = _("敏感信息访问记录")
+        ordering = ["-at", "-pk"]
+        indexes = [
+            models.Index(fields=["action", "at"], name="accesslog_action_at"),
+            models.Index(fields=["content_type", "object_id"], name="accesslog_object"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(action__in=["reveal", "export", "document_download"]),
+                name="accesslog_action_valid",
+            ),
+            models.CheckConstraint(
+                condition=~Q(action="reveal") | ~Q(reason=""), name="accesslog_reveal_has_reason"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.username} · {self.get_action_display()} · {self.label or self.object_id}"

@@ -15,9 +15,12 @@ urlpatterns = [
     path("api/v1/mediation/", include("mediation.api.urls")),
     path("mediation/", include("mediation.urls")),
     path("open311/v2/", include("open311.urls")),
+    path("ledger/", include("ledger.urls")),
+    path("notifications/", include("notifications.urls")),
     path("dashboard/report/", include("dashboard.urls_report")),
     path("dashboard/", include("dashboard.urls")),
     path("api/v1/dashboard/", include("dashboard.urls_api")),
+    path("audit/", include("accounts.urls")),
     path("", include("grid.urls")),
 ]
 if settings.DEBUG:

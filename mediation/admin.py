@@ -23,6 +23,7 @@ from mediation.models import (
     ScreeningRound,
 )
 from mediation.services.screening import AREA_CODE_RE, round_close, round_open
+from petitions.masking import mask_phone
 
 
 class ViewOnlyMixin:
@@ -145,8 +146,12 @@ class DisputeEventAdmin(ViewOnlyAdmin):
 
 class PartyInline(ViewOnlyInline):
     model = MediationParty
-    fields = ("role", "name", "phone", "address")
+    fields = ("role", "name", "phone_masked", "address")
     readonly_fields = fields
+
+    @admin.display(description=gettext_lazy("电话"))
+    def phone_masked(self, obj):
+        return mask_phone(obj.phone)
 
 
 class SessionInline(ViewOnlyInline):

@@ -9,6 +9,8 @@ from django.contrib.gis.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from accounts.fields import EncryptedCharField
+
 SRID = 4326
 
 
@@ -331,7 +333,8 @@ class MediationParty(models.Model):
     case = models.ForeignKey(MediationCase, on_delete=models.CASCADE, related_name="parties")
     role = models.CharField(_("身份"), max_length=10, choices=Role.choices)
     name = models.CharField(_("姓名/名称"), max_length=100)
-    phone = models.CharField(_("电话"), max_length=20, blank=True)
+    # Encrypted at rest (accounts/fields.py), shown masked by default.
+    phone = EncryptedCharField(_("电话"), max_length=20, blank=True)
     address = models.CharField(_("住址"), max_length=200, blank=True)
 
     class Meta:

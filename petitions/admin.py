@@ -13,6 +13,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from petitions.masking import mask_id_number, mask_phone
 from petitions.models import (
     Attachment,
     CalendarDay,
@@ -175,9 +176,23 @@ class DocumentTemplateAdmin(admin.ModelAdmin):
 # --- Cases and what the workflow writes (view-only) -------------------------------------------
 
 
-class PetitionerInline(ViewOnlyInline):
+class MaskedPersonalDataMixin:
+    """The admin shows identity numbers and phones masked; full values only via the logged
+    reveal page (accounts.services.personal_data_reveal)."""
+
+    @admin.display(description=gettext_lazy("身份证号"))
+    def id_number_masked(self, obj):
+        return mask_id_number(obj.id_number)
+
+    @admin.display(description=gettext_lazy("电话"))
+    def phone_masked(self, obj):
+        return mask_phone(obj.phone)
+
+
+class PetitionerInline(MaskedPersonalDataMixin, ViewOnlyInline):
     model = Petitioner
-    fields = ("name", "id_number", "phone", "address", "is_representative")
+    fields = ("name", "id_number_masked", "phone_masked", "address", "is_representative")
+    readonly_fields = fields
 
 
 class PetitionEventInline(ViewOnlyInline):
@@ -234,12 +249,20 @@ class PetitionEventAdmin(ViewOnlyAdmin):
 
 
 @admin.register(Petitioner)
-class PetitionerAdmin(ViewOnlyAdmin):
+class PetitionerAdmin(MaskedPersonalDataMixin, ViewOnlyAdmin):
     list_display = ("name", "petition", "is_representative")
     list_select_related = ("petition",)
     # Exact receipt numbers only: personal data is not searched by substring here.
     search_fields = ("=petition__receipt_no",)
-    exclude = ("id_hash",)
+    fields = (
+        "petition",
+        "name",
+        "id_number_masked",
+        "phone_masked",
+        "address",
+        "is_representative",
+    )
+    readonly_fields = fields
 
 
 @admin.register(Document)

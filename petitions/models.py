@@ -11,6 +11,10 @@ from django.contrib.gis.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from accounts.crypto import phone_digits
+from accounts.fields import BlindIndexField, EncryptedCharField
+from petitions.validators import normalize_id_number
+
 SRID = 4326
 
 
@@ -341,10 +345,14 @@ class Petitioner(models.Model):
         Petition, on_delete=models.CASCADE, related_name="petitioners", verbose_name=_("信访事项")
     )
     name = models.CharField(_("姓名"), max_length=50)
-    id_number = models.CharField(_("身份证号"), max_length=18, blank=True)
-    # Keyed hash of the identity number (blind index) for exact-match search and repeat detection.
-    id_hash = models.CharField(max_length=64, blank=True, db_index=True)
-    phone = models.CharField(_("电话"), max_length=20, blank=True)
+    # Encrypted at rest (accounts/fields.py); shown masked (petitions/masking.py) unless revealed
+    # through accounts.services.personal_data_reveal, which writes an access-log row.
+    id_number = EncryptedCharField(_("身份证号"), max_length=18, blank=True)
+    # Keyed hashes (blind index) for exact-match search and repeat detection, kept in step with
+    # the value on every save (petitions/selectors_people.py searches them).
+    id_hash = BlindIndexField(source="id_number", purpose="id", normalize=normalize_id_number)
+    phone = EncryptedCharField(_("电话"), max_length=20, blank=True)
+    phone_hash = BlindIndexField(source="phone", purpose="phone", normalize=phone_digits)
     address = models.CharField(_("住址"), max_length=200, blank=True)
     is_representative = models.BooleanField(_("代表"), default=False)
 
@@ -572,6 +580,8 @@ class Visit(models.Model):
     answered_on_spot = models.BooleanField(_("当场答复"), default=False)
     resolved = models.BooleanField(_("结案息访"), default=False)
     notes = models.TextField(_("备注"), blank=True)
+    # When the visit was logged: as-of reports leave out visits logged after their date.
+    created_at = models.DateTimeField(_("登记时间"), auto_now_add=True)
 
     class Meta:
         verbose_name = _("来访登记")

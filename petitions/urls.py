@@ -1,6 +1,6 @@
 from django.urls import path
 
-from petitions import views, views_documents
+from petitions import views, views_documents, views_reveal
 
 app_name = "petitions"
 urlpatterns: list = [
@@ -15,6 +15,7 @@ urlpatterns: list = [
         views_documents.document_pdf,
         name="document-pdf",
     ),
+    path("<int:pk>/petitioners/<int:pid>/reveal/", views_reveal.petitioner_reveal, name="reveal"),
     path("visits/", views.visit_index, name="visits"),
     path("visits/new/", views.visit_new, name="visit-new"),
     path("reception-days/", views.reception_day_index, name="reception-days"),

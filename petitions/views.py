@@ -13,6 +13,8 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from csp.constants import UNSAFE_INLINE
+from csp.decorators import csp_update
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
@@ -34,7 +36,7 @@ from grid.services.generations import generation_at
 from grid.views import basemap_layers, generation_extent
 from petitions import deadlines
 from petitions import forms as pf
-from petitions.masking import mask_id_number, mask_phone
+from petitions.masking import petitioner_display
 from petitions.models import Organization, Petition
 from petitions.selectors import petition_get, petition_home, petition_list
 from petitions.selectors_visits import (
@@ -700,16 +702,7 @@ def petition_detail(request, pk: int):
     else:
         receipt = None
     personal = scoping.sees_personal_data(request.user)
-    petitioners = [
-        {
-            "name": p.name,
-            "id_number": mask_id_number(p.id_number),
-            "phone": mask_phone(p.phone),
-            "address": p.address,
-            "is_representative": p.is_representative,
-        }
-        for p in petition.petitioners.all()
-    ]
+    petitioners = [petitioner_display(request.user, p) for p in petition.petitioners.all()]
     actions = [
         {"name": name, "label": a.label, "form": a.form(petition=petition)}
         for name, a in allowed_actions(request.user, petition)
@@ -736,6 +729,9 @@ def petition_detail(request, pk: int):
 
 @login_required
 @require_GET
+# The stored notice carries its print styles inline (the same HTML makes the PDF); scripts stay
+# forbidden.
+@csp_update({"style-src": [UNSAFE_INLINE]})
 def document_view(request, pk: int, doc_id: int):
     """A stored notice as printable HTML (it carries the petitioner's name and address)."""
     petition = petition_get(request.user, pk)

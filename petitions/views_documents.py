@@ -7,6 +7,7 @@ from django.shortcuts import get_object_or_404
 from django.views.decorators.http import require_GET
 
 from accounts.scoping import sees_personal_data
+from accounts.services import access_log_record
 from petitions.selectors import petition_get
 from petitions.services.documents import document_pdf as document_pdf_bytes
 
@@ -19,7 +20,16 @@ def document_pdf(request: HttpRequest, pk: int, doc_id: int) -> HttpResponse:
     if not sees_personal_data(request.user):  # notices name the petitioner
         raise PermissionDenied
     document = get_object_or_404(petition.documents.all(), pk=doc_id)
-    response = HttpResponse(document_pdf_bytes(document), content_type="application/pdf")
+    content = document_pdf_bytes(document)
+    # Notices name the petitioner: every download is in the access log (SPEC §7).
+    access_log_record(
+        user=request.user,
+        action="document_download",
+        obj=document,
+        label=f"{petition.receipt_no} {document.get_kind_display()}",
+        request=request,
+    )
+    response = HttpResponse(content, content_type="application/pdf")
     filename = f"{petition.receipt_no}-{document.kind}.pdf"
     response["Content-Disposition"] = f'inline; filename="{filename}"'
     # Notices carry personal data: no shared caches, and the browser must not sniff the type.

@@ -105,8 +105,10 @@ def _reference_data(request):
     ):
         return
     marker = request.node.get_closest_marker("django_db")
-    transactional = "transactional_db" in names or "live_server" in names or bool(
-        marker and marker.kwargs.get("transaction")
+    transactional = (
+        "transactional_db" in names
+        or "live_server" in names
+        or bool(marker and marker.kwargs.get("transaction"))
     )
     request.getfixturevalue("transactional_db" if transactional else "db")
     from petitions.models import Category

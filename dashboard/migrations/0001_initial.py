@@ -5,33 +5,60 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('grid', '0003_event_labels'),
+        ("grid", "0003_event_labels"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ReportSnapshot',
+            name="ReportSnapshot",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('period_start', models.DateField(verbose_name='统计期起')),
-                ('period_end', models.DateField(verbose_name='统计期止')),
-                ('area_code', models.CharField(max_length=15, verbose_name='区域代码')),
-                ('area_name', models.CharField(blank=True, max_length=100, verbose_name='区域名称')),
-                ('as_of', models.DateTimeField(verbose_name='数据截至')),
-                ('generated_at', models.DateTimeField(auto_now_add=True, verbose_name='生成时间')),
-                ('figures', models.JSONField(default=dict, verbose_name='指标')),
-                ('generation', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='grid.generation', verbose_name='边界版本')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("period_start", models.DateField(verbose_name="统计期起")),
+                ("period_end", models.DateField(verbose_name="统计期止")),
+                ("area_code", models.CharField(max_length=15, verbose_name="区域代码")),
+                (
+                    "area_name",
+                    models.CharField(blank=True, max_length=100, verbose_name="区域名称"),
+                ),
+                ("as_of", models.DateTimeField(verbose_name="数据截至")),
+                ("generated_at", models.DateTimeField(auto_now_add=True, verbose_name="生成时间")),
+                ("figures", models.JSONField(default=dict, verbose_name="指标")),
+                (
+                    "generation",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="grid.generation",
+                        verbose_name="边界版本",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '月报快照',
-                'verbose_name_plural': '月报快照',
-                'ordering': ['-period_start', 'area_code'],
-                'indexes': [models.Index(fields=['area_code', 'period_start'], name='snapshot_area_period')],
-                'constraints': [models.UniqueConstraint(fields=('period_start', 'period_end', 'area_code'), name='snapshot_unique'), models.CheckConstraint(condition=models.Q(('period_end__gte', models.F('period_start'))), name='snapshot_period_order')],
+                "verbose_name": "月报快照",
+                "verbose_name_plural": "月报快照",
+                "ordering": ["-period_start", "area_code"],
+                "indexes": [
+                    models.Index(fields=["area_code", "period_start"], name="snapshot_area_period")
+                ],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("period_start", "period_end", "area_code"), name="snapshot_unique"
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("period_end__gte", models.F("period_start"))),
+                        name="snapshot_period_order",
+                    ),
+                ],
             },
         ),
     ]

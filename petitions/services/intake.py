@@ -27,6 +27,7 @@ from petitions.models import (
     ReceiptCounter,
     RepeatSubmission,
 )
+from petitions.services.hooks import on_registered
 from petitions.validators import (
     normalize_id_number,
     normalize_phone,
@@ -211,6 +212,8 @@ def petition_register(
                     "outside_grid": point is not None and cell is None,
                 },
             )
+            # Side effects (notifications) start after commit; a broker outage never loses the case.
+            transaction.on_commit(lambda: on_registered(petition))
     except IntegrityError:
         # Two submits with one token raced: the other one won; return it.
         if intake_token:

@@ -53,7 +53,7 @@ from grid.models import Generation
 from mediation.models import Agreement, Dispute, DisputeEvent, MediationCase, MediationEvent
 from mediation.services import cases as med
 from mediation.services import screening
-from petitions.models import Organization, Petition, PetitionEvent, RepeatSubmission
+from petitions.models import Organization, Petition, PetitionEvent, RepeatSubmission, Visit
 from petitions.services import workflow as wf
 from petitions.services.intake import petition_link_repeat
 from petitions.services.visits import visit_record
@@ -83,6 +83,7 @@ def normalise_write_times() -> None:
     Dispute.objects.update(created_at=F("found_at"))
     MediationEvent.objects.update(recorded_at=F("at"))
     MediationCase.objects.update(created_at=F("accepted_at"))
+    Visit.objects.update(created_at=F("received_at"))
 
 
 @pytest.fixture

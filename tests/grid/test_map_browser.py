@@ -2,6 +2,7 @@
 click show a cell's details, nothing is fetched from outside the site, and a screenshot is kept."""
 
 import pytest
+from playwright.sync_api import expect
 
 pytestmark = [pytest.mark.browser]
 pytest_plugins = ["tests.browser"]
@@ -66,9 +67,8 @@ def test_map_draws_levels_and_shows_cell_details(
     ]
 
     # Let the popup finish fading in before the picture is taken.
-    page.wait_for_function(
-        "getComputedStyle(document.querySelector('.leaflet-popup')).opacity === '1'"
-    )
+    # expect() polls without eval, which the CSP (no 'unsafe-eval') would block.
+    expect(page.locator(".leaflet-popup")).to_have_css("opacity", "1")
     path = browser_screenshot(page, "map.png")
     assert path.stat().st_size > 10_000
     assert page.blocked_requests == []

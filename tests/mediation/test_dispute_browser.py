@@ -3,6 +3,7 @@ a click on the map inside their cell moves it, the page says which cell that is,
 dispute shows the cell. Nothing is fetched from outside the site; screenshots are kept."""
 
 import pytest
+from playwright.sync_api import expect
 
 from accounts.models import Grant, Role
 from grid.models import GridAssignment
@@ -66,7 +67,7 @@ def test_grid_worker_records_a_dispute_on_the_map(
 
     # A click on the map moves the point (still inside the cell).
     _click_map(page, *CLICK)
-    page.wait_for_function("document.getElementById('id_lng').value !== '121.552000'")
+    expect(page.locator("#id_lng")).not_to_have_value("121.552000")
     assert float(page.input_value("#id_lng")) == pytest.approx(CLICK[1], abs=1e-4)
     assert float(page.input_value("#id_lat")) == pytest.approx(CLICK[0], abs=1e-4)
     page.wait_for_selector(f'#pickmap[data-cell="{CELL}"]')

@@ -290,3 +290,20 @@ def test_pdf_view_is_404_for_a_document_of_another_petition(client, register, cl
     p2 = register(summary="另一件事").petition
     client.force_login(clerk)
     assert client.get(_doc_url(p2, p1.documents.get())).status_code == 404
+
+
+def test_pdf_download_is_access_logged(client, clerk, register, unit):
+    from accounts.models import AccessLog
+    from petitions.services import workflow as wf
+    from tests.petitions.conftest import bj
+
+    p = register().petition
+    p = wf.petition_route(petition=p, actor=clerk, decision="assign", unit=unit, now=bj(2026, 3, 4))
+    p = wf.petition_notify(petition=p, actor=clerk, now=bj(2026, 3, 5))
+    doc = p.documents.get()
+    client.force_login(clerk)
+    r = client.get(f"/petitions/{p.pk}/documents/{doc.pk}.pdf")
+    assert r.status_code == 200 and r["Content-Type"] == "application/pdf"
+    log = AccessLog.objects.get(action="document_download")
+    assert (log.user, log.object_id) == (clerk, str(doc.pk))
+    assert p.receipt_no in log.label
