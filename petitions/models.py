@@ -121,6 +121,16 @@ class Status(models.TextChoices):
     CLOSED = "closed", _("已办结")
 
 
+_OPEN = frozenset(
+    {
+        Status.REGISTERED,
+        Status.HANDLING,
+        Status.OBJECTED,
+        Status.REVIEW_REQUESTED,
+        Status.REREVIEW_REQUESTED,
+    }
+)
+
 # The one allowed-transition map: action → (from statuses, to status). None keeps the status.
 TRANSITIONS: dict[str, tuple[frozenset[str], str | None]] = {
     "route_accept": (frozenset({Status.REGISTERED}), Status.HANDLING),
@@ -146,6 +156,9 @@ TRANSITIONS: dict[str, tuple[frozenset[str], str | None]] = {
     "link_repeat": (frozenset(set(Status)), None),
     "relocate": (frozenset(set(Status)), None),
     "attach": (frozenset(set(Status)), None),
+    # Written by the deadline sweep: a reminder the day before, an escalation when overdue.
+    "remind": (_OPEN, None),
+    "escalate": (_OPEN, None),
 }
 
 

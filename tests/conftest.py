@@ -111,6 +111,11 @@ def _reference_data(request):
         or bool(marker and marker.kwargs.get("transaction"))
     )
     request.getfixturevalue("transactional_db" if transactional else "db")
+    ensure_reference_data()
+
+
+def ensure_reference_data() -> None:
+    """Re-run the (idempotent) seed migration's function when a flush removed its rows."""
     from petitions.models import Category
 
     if not Category.objects.exists():

@@ -581,7 +581,8 @@ def test_a_killed_run_keeps_whole_batches_and_the_sweep_resumes_it(
     monkeypatch.setattr(services, "_advance", real)
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         assert services.ledger_resume_stuck() == [imp.pk]
-    assert len(callbacks) == 1
+    # one re-enqueue of the import (the other callbacks are the registrations' own side effects)
+    assert sum("ledger_run_task" in repr(c) for c in callbacks) == 1
     imp.refresh_from_db()
     assert (imp.status, imp.processed_rows, imp.created_count) == ("done", 10, 10)
     assert sorted(Petition.objects.values_list("summary", flat=True)) == sorted(

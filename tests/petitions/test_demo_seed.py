@@ -36,9 +36,11 @@ def built(django_db_setup, django_db_blocker):
     from django.test import override_settings
 
     from grid.services.generations import generation_activate
+    from tests.conftest import ensure_reference_data
     from tests.factories import build_hierarchy
 
     with django_db_blocker.unblock(), transaction.atomic():
+        ensure_reference_data()
         with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
             generation_activate(generation=build_hierarchy()["generation"])
             summary = petitions_demo_build(seed=7, months=24, per_month=12, today=TODAY)
