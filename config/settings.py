@@ -92,6 +92,9 @@ DATABASES = {
 DATABASES["default"].setdefault("TEST", {})
 if DATABASES["default"]["ENGINE"] == "django.contrib.gis.db.backends.spatialite":
     SPATIALITE_LIBRARY_PATH = env.str("SPATIALITE_LIBRARY_PATH", default="mod_spatialite")
+    # A file, not memory, for test databases: parallel test workers (pytest-xdist) each get
+    # their own copy by suffix (test_civicgrid.sqlite3_gw0, …).
+    DATABASES["default"]["TEST"].setdefault("NAME", str(VAR_DIR / "test_civicgrid.sqlite3"))
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
