@@ -94,7 +94,10 @@ if DATABASES["default"]["ENGINE"] == "django.contrib.gis.db.backends.spatialite"
     SPATIALITE_LIBRARY_PATH = env.str("SPATIALITE_LIBRARY_PATH", default="mod_spatialite")
     # A file, not memory, for test databases: parallel test workers (pytest-xdist) each get
     # their own copy by suffix (test_civicgrid.sqlite3_gw0, …).
-    DATABASES["default"]["TEST"].setdefault("NAME", str(VAR_DIR / "test_civicgrid.sqlite3"))
+    # The test file sits beside the database file and takes its name (test_<name>), so two
+    # checkouts or runs with different DATABASE_URL files never share one.
+    _db_file = Path(DATABASES["default"]["NAME"])
+    DATABASES["default"]["TEST"].setdefault("NAME", str(_db_file.with_name(f"test_{_db_file.name}")))
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
