@@ -97,7 +97,9 @@ if DATABASES["default"]["ENGINE"] == "django.contrib.gis.db.backends.spatialite"
     # The test file sits beside the database file and takes its name (test_<name>), so two
     # checkouts or runs with different DATABASE_URL files never share one.
     _db_file = Path(DATABASES["default"]["NAME"])
-    DATABASES["default"]["TEST"].setdefault("NAME", str(_db_file.with_name(f"test_{_db_file.name}")))
+    DATABASES["default"]["TEST"].setdefault(
+        "NAME", str(_db_file.with_name(f"test_{_db_file.name}"))
+    )
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
@@ -113,6 +115,21 @@ if DATABASE_REPLICA_URL:
     # Test runs use the default test database for it, never the real replica.
     DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
 DATABASE_ROUTERS = ["config.routers.ReplicaRouter"]
+
+# --- Cache -------------------------------------------------------------------------------------
+# Rate limits (case tracking, Open311 partners) and the dashboard layer cache live here. Without
+# CACHE_URL each process has its own memory cache — right for the embedded demo, wrong for several
+# gunicorn workers or web nodes, which must share one: CACHE_URL=redis://127.0.0.1:6379/1.
+CACHE_URL = env.str("CACHE_URL", default="")
+if CACHE_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": CACHE_URL,
+            "KEY_PREFIX": "civicgrid",
+            "TIMEOUT": 300,
+        }
+    }
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
