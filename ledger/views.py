@@ -76,8 +76,9 @@ def ledger_index(request):
 
 @login_required
 def ledger_mapping(request, pk: int):
-    _require(request.user)
+    # Out of scope is 404 whatever the role (existence is not disclosed), then the right.
     imp = ledger_import_get(request.user, pk)
+    _require(request.user)
     initial = {**imp.mapping, "crs": imp.crs}
     form = MappingForm(initial=initial, headers=imp.headers)
     if request.method == "POST":
@@ -104,8 +105,9 @@ def ledger_mapping(request, pk: int):
 
 @login_required
 def ledger_detail(request, pk: int):
-    _require(request.user)
+    # Out of scope is 404 whatever the role (existence is not disclosed), then the right.
     imp = ledger_import_get(request.user, pk)
+    _require(request.user)
     errors = list(ledger_error_list(imp)[:REPORT_ROWS])
     for e in errors:
         e.field_label = FIELD_BY_KEY[e.field].label if e.field in FIELD_BY_KEY else e.field
@@ -129,8 +131,9 @@ def ledger_detail(request, pk: int):
 @login_required
 @require_POST
 def ledger_dry_run(request, pk: int):
-    _require(request.user)
+    # Out of scope is 404 whatever the role (existence is not disclosed), then the right.
     imp = ledger_import_get(request.user, pk)
+    _require(request.user)
     try:
         services.ledger_dry_run_start(ledger_import=imp, actor=request.user)
     except ValidationError as e:
@@ -141,8 +144,9 @@ def ledger_dry_run(request, pk: int):
 @login_required
 @require_POST
 def ledger_commit(request, pk: int):
-    _require(request.user)
+    # Out of scope is 404 whatever the role (existence is not disclosed), then the right.
     imp = ledger_import_get(request.user, pk)
+    _require(request.user)
     try:
         services.ledger_commit_start(ledger_import=imp, actor=request.user)
     except ValidationError as e:
@@ -173,8 +177,9 @@ def progress_data(imp: LedgerImport) -> dict:
 @login_required
 @require_GET
 def ledger_progress(request, pk: int):
-    _require(request.user)
+    # Out of scope is 404 whatever the role (existence is not disclosed), then the right.
     imp = ledger_import_get(request.user, pk)
+    _require(request.user)
     return JsonResponse(progress_data(imp), headers={"Cache-Control": "no-store"})
 
 
@@ -188,8 +193,9 @@ class _Echo:
 def ledger_errors_csv(request, pk: int):
     """The whole error report (row, field, reason) as CSV for Excel; raw values are left out
     (they may be identity numbers)."""
-    _require(request.user)
+    # Out of scope is 404 whatever the role (existence is not disclosed), then the right.
     imp = ledger_import_get(request.user, pk)
+    _require(request.user)
     writer = csv.writer(_Echo())
 
     def lines():

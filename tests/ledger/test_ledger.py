@@ -19,7 +19,7 @@ from ledger import services
 from ledger.models import LedgerImport, LedgerRow, LedgerRowError
 from ledger.places import AddressPlaces
 from ledger.rows import mapping_suggest, parse_date, ref_from_hash
-from petitions.models import Category, Petition, Petitioner
+from petitions.models import Category, Petition, Petitioner, PetitionEvent
 from tests.petitions.conftest import VALID_ID, bj
 
 pytestmark = pytest.mark.django_db
@@ -458,17 +458,28 @@ def test_a_fixed_row_is_imported_on_the_next_run(upload):
     assert Petition.objects.get(ledger_rows__external_ref="TZ-006").channel == "visit"
 
 
-def test_a_row_failing_in_the_services_is_reported_and_the_others_go_on(upload, monkeypatch):
-    from petitions.services import workflow
+REFUSE_SQL = {
+    # A trigger stands for any row the database refuses (a constraint added later, bad data).
+    "postgresql": [
+        """CREATE FUNCTION refuse_second() RETURNS trigger LANGUAGE plpgsql AS $$
+           BEGIN IF NEW.summary = '第二行' THEN RAISE EXCEPTION 'refused'; END IF;
+           RETURN NEW; END $$""",
+        """CREATE TRIGGER refuse_second BEFORE INSERT ON petitions_petition
+           FOR EACH ROW EXECUTE FUNCTION refuse_second()""",
+    ],
+    "sqlite": [
+        """CREATE TRIGGER refuse_second BEFORE INSERT ON petitions_petition
+           WHEN NEW.summary = '第二行' BEGIN SELECT RAISE(ABORT, 'refused'); END""",
+    ],
+}
 
-    real = workflow.petition_route
 
-    def route(**kw):
-        if kw["petition"].summary == "第二行":
-            raise workflow.TransitionNotAllowed("模拟的办理错误。")
-        return real(**kw)
+def test_a_row_the_database_refuses_is_reported_and_the_others_go_on(upload):
+    from django.db import connection
 
-    monkeypatch.setattr(workflow, "petition_route", route)
+    with connection.cursor() as cur:
+        for sql in REFUSE_SQL[connection.vendor]:
+            cur.execute(sql)
     rows = [
         row(external_ref="A", summary="第一行"),
         row(external_ref="B", summary="第二行"),
@@ -477,10 +488,12 @@ def test_a_row_failing_in_the_services_is_reported_and_the_others_go_on(upload, 
     imp = run(upload(csv_bytes(rows)), commit=True)
 
     assert (imp.created_count, imp.error_count) == (2, 1)
-    assert errors(imp, "commit") == [(3, "status", "模拟的办理错误。")]
+    assert errors(imp, "commit") == [(3, "status", "数据库拒绝保存这一行，请联系管理员。")]
     assert sorted(Petition.objects.values_list("summary", flat=True)) == ["第一行", "第三行"]
-    # The failed row gave its receipt number back.
+    # The refused row gave its receipt number back; each good case has all four events.
     assert sorted(Petition.objects.values_list("seq", flat=True)) == [1, 2]
+    assert PetitionEvent.objects.count() == 8
+    assert LedgerRow.objects.count() == 2
 
 
 # --- Files -------------------------------------------------------------------------------------------
@@ -555,30 +568,33 @@ class Killed(BaseException):
 def test_a_killed_run_keeps_whole_batches_and_the_sweep_resumes_it(
     upload, monkeypatch, django_capture_on_commit_callbacks
 ):
-    monkeypatch.setattr(services, "BATCH_SIZE", 4)
+    monkeypatch.setattr(services, "COMMIT_BATCH_SIZE", 4)
     rows = [row(external_ref=f"R{i:02d}", summary=f"第{i}件") for i in range(10)]
     imp = upload(csv_bytes(rows))
-    real = services._advance
+    real = services.bulk_create_batch
     calls = {"n": 0}
 
-    def advance(petition, record, actor, now):
+    def bulk(*args, **kw):
         calls["n"] += 1
-        if calls["n"] == 6:  # the second row of the second batch
+        outcome = real(*args, **kw)
+        if calls["n"] == 2:  # the second batch's cases are written, its commit never comes
+            assert Petition.objects.count() == 8
             raise Killed
-        return real(petition, record, actor, now)
+        return outcome
 
-    monkeypatch.setattr(services, "_advance", advance)
+    monkeypatch.setattr(services, "bulk_create_batch", bulk)
     with pytest.raises(Killed):
         run(imp, commit=True)
     imp.refresh_from_db()
     assert (imp.status, imp.processed_rows, imp.created_count) == ("running", 4, 4)
     assert Petition.objects.count() == 4  # the killed batch left nothing behind
+    assert PetitionEvent.objects.count() == 16 and LedgerRow.objects.count() == 4
 
     assert services.ledger_resume_stuck() == []  # heartbeat still fresh
     LedgerImport.objects.filter(pk=imp.pk).update(
         heartbeat_at=timezone.now() - dt.timedelta(minutes=11)
     )
-    monkeypatch.setattr(services, "_advance", real)
+    monkeypatch.setattr(services, "bulk_create_batch", real)
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         assert services.ledger_resume_stuck() == [imp.pk]
     # one re-enqueue of the import (the other callbacks are the registrations' own side effects)
@@ -588,11 +604,13 @@ def test_a_killed_run_keeps_whole_batches_and_the_sweep_resumes_it(
     assert sorted(Petition.objects.values_list("summary", flat=True)) == sorted(
         f"第{i}件" for i in range(10)
     )
+    # Numbers gap-free: the killed batch gave its block back.
+    assert sorted(Petition.objects.values_list("seq", flat=True)) == list(range(1, 11))
     assert services.ledger_resume_stuck() == []
 
 
 def test_a_run_that_lost_its_import_to_another_run_stops(upload, monkeypatch):
-    monkeypatch.setattr(services, "BATCH_SIZE", 2)
+    monkeypatch.setattr(services, "COMMIT_BATCH_SIZE", 2)
     imp = upload(csv_bytes([row(external_ref=f"R{i}") for i in range(4)]))
 
     def progress(current):
@@ -605,18 +623,19 @@ def test_a_run_that_lost_its_import_to_another_run_stops(upload, monkeypatch):
 
 
 def test_a_failure_is_recorded_and_the_commit_continues_from_there(upload, monkeypatch):
-    monkeypatch.setattr(services, "BATCH_SIZE", 3)
+    monkeypatch.setattr(services, "COMMIT_BATCH_SIZE", 3)
     imp = upload(csv_bytes([row(external_ref=f"R{i}") for i in range(7)]))
-    real = services._advance
+    real = services.bulk_create_batch
     calls = {"n": 0}
 
-    def advance(petition, record, actor, now):
+    def bulk(*args, **kw):
         calls["n"] += 1
-        if calls["n"] == 5:
+        outcome = real(*args, **kw)
+        if calls["n"] == 2:
             raise RuntimeError("数据库连接中断")
-        return real(petition, record, actor, now)
+        return outcome
 
-    monkeypatch.setattr(services, "_advance", advance)
+    monkeypatch.setattr(services, "bulk_create_batch", bulk)
     imp = run(imp, commit=True)
     assert (imp.status, imp.processed_rows) == ("failed", 3)
     assert "数据库连接中断" in imp.failure
