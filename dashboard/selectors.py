@@ -91,10 +91,11 @@ LOCATION_PATHS = {
     "evaluation": "location",
     "repeats": "petition__location",
     "disputes": "location",
+    "disputes_found": "location",
 }
 TODAY_FAMILIES = {*LOCATION_PATHS, "cells"}
 # Case markers: dispute figures show disputes, every other figure petitions.
-DISPUTE_FAMILIES = {"disputes", "mediation", "agreements"}
+DISPUTE_FAMILIES = {"disputes", "disputes_found", "mediation", "agreements"}
 
 
 class DashboardError(ValueError):
@@ -408,9 +409,9 @@ def area_get(code: str) -> tuple:
     return found[0]
 
 
-def _feature_collection(level: str, members: dict, features: list[tuple[int, str]]) -> str:
-    """The FeatureCollection text: `members` (figure, legend …) and, per area (id, properties
-    JSON), its geometry, spliced by the database."""
+def _feature_collection(level: str, members: dict, features: list[tuple[int, dict]]) -> str:
+    """The FeatureCollection text: `members` (figure, legend …) and, per area (id, properties),
+    its geometry, spliced by the database."""
     head = json.dumps({"type": "FeatureCollection", **members}, ensure_ascii=False)[:-1]
     head += ',"features":['
     if not features:
@@ -419,18 +420,23 @@ def _feature_collection(level: str, members: dict, features: list[tuple[int, str
     ids = [pk for pk, _props in features]
     if connection.vendor == "postgresql":
         # One statement: the database concatenates the features (geometry text never parsed).
+        # The properties go in as one JSON array (one json.dumps, not one per area: 2,000 cells
+        # cost 26 ms that way; json_build_object from one array per property cost 2× in the
+        # database), matched to the ids by position.
         table = connection.ops.quote_name(model._meta.db_table)
         sql = f"""
             SELECT %s || string_agg(
-                '{{"type":"Feature","id":' || a.id || ',"properties":' || p.props
+                '{{"type":"Feature","id":' || a.id || ',"properties":' || p.props::text
                 || ',"geometry":' || COALESCE(ST_AsGeoJSON(COALESCE(a.geom_simple, a.geom), %s),
                                               'null') || '}}',
                 ',' ORDER BY a.code) || ']}}'
-            FROM {table} a
-            JOIN unnest(%s::bigint[], %s::text[]) AS p(id, props) ON a.id = p.id
+            FROM unnest(%s::bigint[]) WITH ORDINALITY AS i(id, n)
+            JOIN json_array_elements(%s::json) WITH ORDINALITY AS p(props, n) ON p.n = i.n
+            JOIN {table} a ON a.id = i.id
         """
+        props = json.dumps([p for _i, p in features], ensure_ascii=False)
         with connection.cursor() as cursor:
-            cursor.execute(sql, [head, GEOJSON_PRECISION, ids, [p for _i, p in features]])
+            cursor.execute(sql, [head, GEOJSON_PRECISION, ids, props])
             return cursor.fetchone()[0]
     shape = Coalesce("geom_simple", "geom")
     geometry = dict(
@@ -439,7 +445,7 @@ def _feature_collection(level: str, members: dict, features: list[tuple[int, str
         .values_list("id", "gj")
     )
     parts = [
-        f'{{"type":"Feature","id":{pk:d},"properties":{props},'
+        f'{{"type":"Feature","id":{pk:d},"properties":{json.dumps(props, ensure_ascii=False)},'
         f'"geometry":{geometry.get(pk) or "null"}}}'
         for pk, props in features
     ]
@@ -521,7 +527,7 @@ def _choropleth(figure, period, level, parent, prefixes, today) -> str:
             "denominator": fig.denominator,
             "class": class_of(fig.value, key["breaks"]),
         }
-        features.append((pk, json.dumps(props, ensure_ascii=False)))
+        features.append((pk, props))
     members = {
         "figure": figure_meta(figure),
         "period": {"key": period.key(), "label": period.label()},

@@ -35,6 +35,7 @@ from dashboard.models import ReportSnapshot
 from dashboard.services import default_report_areas, snapshot_changed_records, snapshot_compare
 from dashboard.services import snapshot_freeze as freeze_service
 from dashboard.stats import FIGURE_DEFS, LEVELS, TZ, Period, figure_parts, figure_records
+from dashboard.stats.engine import is_grouped
 from dashboard.stats.families import FAMILIES
 from dashboard.tasks import last_month
 from grid.models import GridCell
@@ -367,6 +368,25 @@ def report_export(request, fmt: str):
 # --- drill-down record lists ------------------------------------------------------------------
 
 
+RECORD_FIELDS = (
+    "receipt_no",
+    "received_at",
+    "case_type",
+    "status",
+    "area_code",
+    "category__name",
+    "category__parent__name",
+)
+
+
+def _within(scoped: QuerySet, qs: QuerySet):
+    """The records of `qs` in the scoped queryset: the two WHERE clauses ANDed when `qs` is a
+    plain one-row-per-record queryset (one statement over the indexed columns), else by id."""
+    if not is_grouped(qs) and not qs.query.is_sliced and not qs.query.distinct:
+        return scoped & qs.order_by()
+    return scoped.filter(pk__in=qs.values("pk"))
+
+
 def scoped_records(user, qs: QuerySet) -> QuerySet:
     """A figure's records (engine queryset) that the user may see, through the same selectors
     as the rest of the site, ordered newest first."""
@@ -374,24 +394,27 @@ def scoped_records(user, qs: QuerySet) -> QuerySet:
     model = qs.model
     if model is Petition:
         return (
-            petition_list(user)
-            .filter(pk__in=pks)
+            _within(petition_list(user), qs)
+            # Only what record_row shows (the list's joins would also fetch cell geometry).
+            .select_related(None)
             .select_related("category__parent")
+            .only(*RECORD_FIELDS)
             .order_by("-received_at", "-pk")
         )
     if model is RepeatSubmission:
         return (
-            RepeatSubmission.objects.filter(pk__in=pks)
-            .filter(petition__in=petition_list(user).values("pk"))
+            _within(
+                RepeatSubmission.objects.filter(petition__in=petition_list(user).values("pk")), qs
+            )
             .select_related("petition__category__parent")
             .order_by("-received_at", "-pk")
         )
     if model is Visit:
-        return visit_list(user).filter(pk__in=pks).order_by("-received_at", "-pk")
+        return _within(visit_list(user), qs).order_by("-received_at", "-pk")
     if model is Dispute:
-        return dispute_list(user).filter(pk__in=pks).order_by("-found_at", "-pk")
+        return _within(dispute_list(user), qs).order_by("-found_at", "-pk")
     if model is MediationCase:
-        return mediation_list(user).filter(pk__in=pks).order_by("-accepted_at", "-pk")
+        return _within(mediation_list(user), qs).order_by("-accepted_at", "-pk")
     if model is Agreement:
         cases = mediation_list(user).values("pk")
         return (
@@ -413,19 +436,31 @@ def _detail_links(user) -> bool:
     return scoping.sees_personal_data(user)
 
 
-def record_row(obj, user) -> dict:
-    """A record as a list row: number, date, category, status, area — never personal data."""
+def record_rows(objs, user) -> list[dict]:
+    """record_row for a page of records: who the user is and the status names are looked up
+    once per page, not once per row."""
     links = _detail_links(user)
+    statuses = {value: str(label) for value, label in Petition.Status.choices}
+    accusation = str(Petition.CaseType.ACCUSATION.label)
+    return [record_row(obj, user, links=links, statuses=statuses, accusation=accusation)
+            for obj in objs]  # fmt: skip
+
+
+def record_row(obj, user, *, links=None, statuses=None, accusation=None) -> dict:
+    """A record as a list row: number, date, category, status, area — never personal data."""
+    links = _detail_links(user) if links is None else links
     if isinstance(obj, Petition):
-        category = str(obj.category)
-        if obj.case_type == Petition.CaseType.ACCUSATION and not scoping.sees_personal_data(user):
-            category = str(obj.get_case_type_display())
+        if obj.case_type == Petition.CaseType.ACCUSATION and not links:
+            # links ⇔ the user sees personal data (_detail_links).
+            category = accusation or str(obj.get_case_type_display())
+        else:
+            category = str(obj.category)
         return {
             "no": obj.receipt_no,
             "href": reverse("petitions:detail", args=[obj.pk]) if links else "",
             "date": _local_date(obj.received_at),
             "category": category,
-            "status": obj.get_status_display(),
+            "status": statuses[obj.status] if statuses else obj.get_status_display(),
             "area": obj.area_code,
         }
     if isinstance(obj, RepeatSubmission):
@@ -565,7 +600,7 @@ def report_records(request):
                 "part": sub,
                 "label": _part_label(key, sub),
                 "page": page,
-                "rows": [record_row(obj, user) for obj in page],
+                "rows": record_rows(page, user),
                 "sum": total,
             }
         )
@@ -688,7 +723,7 @@ def _changed_records(user, snapshot: ReportSnapshot, key: str) -> list[dict]:
                 {
                     "part": _part_label(key, part),
                     "which": which,
-                    "rows": [record_row(obj, user) for obj in records],
+                    "rows": record_rows(records, user),
                 }
             )
     return out

@@ -180,7 +180,15 @@ class Dispute(models.Model):
                 name="dispute_diverted_has_route",
             ),
         ]
-        indexes = [models.Index(fields=["status", "found_at"], name="dispute_status_found")]
+        indexes = [
+            models.Index(fields=["status", "found_at"], name="dispute_status_found"),
+            # 矛盾纠纷 (件) by period and area (dashboard disputes_found family): index-only.
+            models.Index(
+                fields=["found_at"],
+                include=["area_code", "created_at"],
+                name="dispute_found_cover",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.get_category_display()}"
@@ -208,7 +216,11 @@ class DisputeEvent(models.Model):
 
     class Meta:
         ordering = ["at", "pk"]
-        indexes = [models.Index(fields=["action", "at"], name="disputeevent_action_at")]
+        indexes = [
+            models.Index(fields=["action", "at"], name="disputeevent_action_at"),
+            # The statistics' "anything written after as_of?" check (engine.last_write), audit.
+            models.Index(fields=["recorded_at"], name="disputeevent_recorded_at"),
+        ]
 
 
 class MediationStatus(models.TextChoices):
@@ -316,6 +328,15 @@ class MediationCase(models.Model):
                 name="mediation_status_valid",
             ),
         ]
+        indexes = [
+            # 调解成功率 by conclusion date (dashboard mediation fast path).
+            models.Index(
+                fields=["concluded_at"],
+                include=["area_code", "status"],
+                condition=Q(concluded_at__isnull=False),
+                name="mediation_concluded_cover",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.case_no
@@ -404,6 +425,14 @@ class FollowUpVisit(models.Model):
         verbose_name = _("回访")
         verbose_name_plural = _("回访")
         ordering = ["visited_at"]
+        indexes = [
+            # 协议履行率 by follow-up date (dashboard agreements fast path).
+            models.Index(
+                fields=["visited_at"],
+                include=["agreement", "performance"],
+                name="followupvisit_visited_cover",
+            ),
+        ]
 
 
 class JudicialConfirmation(models.Model):
@@ -447,4 +476,8 @@ class MediationEvent(models.Model):
 
     class Meta:
         ordering = ["at", "pk"]
-        indexes = [models.Index(fields=["action", "at"], name="mediationevent_action_at")]
+        indexes = [
+            models.Index(fields=["action", "at"], name="mediationevent_action_at"),
+            # The statistics' "anything written after as_of?" check (engine.last_write), audit.
+            models.Index(fields=["recorded_at"], name="mediationevent_recorded_at"),
+        ]

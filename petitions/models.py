@@ -334,7 +334,32 @@ class Petition(models.Model):
         indexes = [
             models.Index(fields=["status", "route_due"], name="petition_status_route_due"),
             models.Index(fields=["status", "handle_due"], name="petition_status_handle_due"),
-            models.Index(fields=["received_at"], name="petition_received_at"),
+            # 信访总量 by period and area (dashboard intake family, the choropleth) and 及时受理率
+            # (routing family: received 15 days before the period): index-only scans.
+            models.Index(
+                fields=["received_at"],
+                include=["area_code", "created_at", "route_due", "routed_at"],
+                name="petition_received_at",
+            ),
+            # 结案率 cohort by acceptance date, current state (dashboard closure fast path).
+            models.Index(
+                fields=["accepted_at"],
+                include=["area_code", "status", "created_at"],
+                condition=Q(accepted_at__isnull=False),
+                name="petition_accepted_cover",
+            ),
+            # 按期办结率: from the period's closing events to their petitions' area and deadline
+            # by an index-only nested loop (else a scan of every petition, 2–3× slower).
+            models.Index(
+                fields=["id"], include=["area_code", "handle_due"], name="petition_id_area_cover"
+            ),
+            # 满意率 by evaluation date (dashboard evaluation fast path).
+            models.Index(
+                fields=["evaluated_at"],
+                include=["area_code", "evaluation"],
+                condition=Q(evaluated_at__isnull=False),
+                name="petition_evaluated_cover",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -404,7 +429,18 @@ class PetitionEvent(models.Model):
         verbose_name = _("办理记录")
         verbose_name_plural = _("办理记录")
         ordering = ["at", "pk"]
-        indexes = [models.Index(fields=["action", "at"], name="petitionevent_action_at")]
+        indexes = [
+            models.Index(fields=["action", "at"], name="petitionevent_action_at"),
+            # The statistics' "anything written after as_of?" check (engine.last_write), audit.
+            models.Index(fields=["recorded_at"], name="petitionevent_recorded_at"),
+            # 按期办结率: the closing events of a period (dashboard on_time family).
+            models.Index(
+                fields=["at"],
+                include=["petition"],
+                condition=Q(action__in=["close", "rereview_answer"]),
+                name="petitionevent_closing_at",
+            ),
+        ]
 
 
 class RepeatSubmission(models.Model):
@@ -427,6 +463,14 @@ class RepeatSubmission(models.Model):
         verbose_name = _("重复信访")
         verbose_name_plural = _("重复信访")
         ordering = ["-received_at"]
+        indexes = [
+            # 重复信访 by period and area (dashboard repeats family): index-only.
+            models.Index(
+                fields=["received_at"],
+                include=["area_code", "created_at"],
+                name="repeat_received_cover",
+            ),
+        ]
 
 
 class Document(models.Model):
@@ -602,6 +646,14 @@ class Visit(models.Model):
         ordering = ["-received_at"]
         constraints = [
             models.CheckConstraint(condition=Q(headcount__gte=1), name="visit_headcount_min")
+        ]
+        indexes = [
+            # 来访批次/人次 by period and area (dashboard visits family): index-only.
+            models.Index(
+                fields=["received_at"],
+                include=["area_code", "headcount", "created_at"],
+                name="visit_received_cover",
+            ),
         ]
 
     @property

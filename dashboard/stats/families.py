@@ -20,6 +20,14 @@ recorded by T:
 - a dispute's status at a business instant X, as known at T, is the `to_status` of its last
   event with `at < X` written by T, 'found' before its first event.
 
+The fast path (`Ctx.current`): when nothing was written after the as-of instant (as of now, the
+usual case), the state at T is the current state, and the families read the case columns the
+services keep in step with the events (routed_at, accepted_at, status, evaluated_at,
+concluded_at, the follow-up visits) instead of replaying the event log. CURRENT_FAMILIES has the
+same families with the same count names; tests/dashboard/test_fast_path.py proves both give the
+same figures and records. Where no column holds the history (a dispute's status at the start and
+end of P; a case closed twice in P) the fast path still reads events, restricted to the period.
+
 Attribution: every record counts in its current `area_code` (the most specific area known). A
 relocation (petition_relocate) corrects a wrong cell and so applies to every period; after a
 freeze it shows up as a difference between the frozen report and a fresh run, like any late
@@ -32,7 +40,17 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from django.db.models import Case, F, IntegerField, Max, Q, QuerySet, Value, When
+from django.db.models import (
+    Case,
+    F,
+    FilteredRelation,
+    IntegerField,
+    Max,
+    Q,
+    QuerySet,
+    Value,
+    When,
+)
 from django.db.models.functions import TruncDate
 from django.db.models.lookups import LessThanOrEqual
 
@@ -45,6 +63,7 @@ from mediation.models import (
     FollowUpVisit,
     MediationCase,
     MediationEvent,
+    MediationStatus,
 )
 from petitions.deadlines import ROUTE_DAYS
 from petitions.models import Petition, PetitionEvent, RepeatSubmission, Status, Visit
@@ -75,6 +94,8 @@ class Ctx:
     period: Period
     as_of: dt.datetime
     generation_id: int | None = None
+    # Nothing was written after as_of: the current columns are the state at as_of (fast path).
+    current: bool = False
 
     @property
     def s(self) -> dt.datetime:
@@ -267,6 +288,13 @@ def _dispute_rows(ctx: Ctx) -> QuerySet:
     )
 
 
+def _disputes_found_rows(ctx: Ctx) -> QuerySet:
+    """矛盾纠纷 (件): disputes found in P — the same records as the `found` count of the disputes
+    family (found in P ⇒ in its base), without that family's replay of every open dispute's
+    events, so the count and its 同比/环比 stay cheap."""
+    return Dispute.objects.filter(_during("found_at", ctx.s, ctx.e), created_at__lte=ctx.as_of)
+
+
 def _mediation_rows(ctx: Ctx) -> QuerySet:
     """调解成功率: mediation cases concluded in P (agreed, terminated or refused; a case
     concludes once), with an agreement when the concluding step was `agree`."""
@@ -369,6 +397,9 @@ FAMILIES: dict[str, Family] = {
             },
         ),
         Family(
+            "disputes_found", Dispute, "area_code", _disputes_found_rows, counts={"found": None}
+        ),
+        Family(
             "mediation",
             MediationCase,
             "area_code",
@@ -385,3 +416,158 @@ FAMILIES: dict[str, Family] = {
         Family("cells", GridCell, "code", _cell_rows, sums={"residents": ("residents", None)}),
     ]
 }
+
+
+# --- the fast path: the same families from the current columns -----------------------------
+
+
+def _routing_rows_now(ctx: Ctx) -> QuerySet:
+    """及時受理率 now: the routing decision in force is the one in `routed_at` (an upheld objection
+    clears it), made on `routed_at`."""
+    return _routing_base(ctx)
+
+
+def _routing_base(ctx: Ctx) -> QuerySet:
+    lag = dt.timedelta(days=ROUTE_DAYS)
+    return Petition.objects.filter(
+        _during("received_at", ctx.s - lag, ctx.e - lag),
+        route_due__gte=ctx.period.start,
+        route_due__lte=ctx.period.end,
+        created_at__lte=ctx.as_of,
+    )
+
+
+def _closure_rows_now(ctx: Ctx) -> QuerySet:
+    """结案率 now: `accepted_at` is the last acceptance while an acceptance is the routing in force
+    (an upheld objection clears it); closed is the current status."""
+    ytd_start = local_midnight(ctx.period.year_to_date().start)
+    since = min(ctx.s, ytd_start)
+    return Petition.objects.filter(
+        _during("accepted_at", since, ctx.e), created_at__lte=ctx.as_of
+    ).annotate(
+        _in_period=_flag(Q(accepted_at__gte=ctx.s)),
+        _in_ytd=_flag(Q(accepted_at__gte=ytd_start)),
+    )
+
+
+def _on_time_rows_now(ctx: Ctx) -> QuerySet:
+    """按期办结率 now: a case may close twice in P (closed, 复核 requested, answered), so the
+    closing events stay the source; the join reads only the period's closing events."""
+    closing = FilteredRelation(
+        "events", condition=Q(events__action__in=CLOSING) & _during("events__at", ctx.s, ctx.e)
+    )
+    # Only `at` of the events is read (the partial index petitionevent_closing_at covers it).
+    on_time = Max("_closing__at", filter=Q(_on_or_before("_closing__at", "handle_due")))
+    return (
+        Petition.objects.annotate(_closing=closing)
+        .filter(_closing__at__isnull=False)
+        .annotate(_on_time=on_time)
+    )
+
+
+def _evaluation_rows_now(ctx: Ctx) -> QuerySet:
+    """满意率 now: `evaluated_at` is when the (single) evaluation was given."""
+    return Petition.objects.filter(_during("evaluated_at", ctx.s, ctx.e))
+
+
+def _dispute_rows_now(ctx: Ctx) -> QuerySet:
+    """化解率 now: the status at the start and end of P still comes from the events, but a dispute
+    resolved or diverted before P (and not reopened: `closed_at` is the time of its last step)
+    can be in no base of P, so it is left out before the join."""
+    closed_before = Q(
+        status__in=(DisputeStatus.RESOLVED, DisputeStatus.DIVERTED), closed_at__lt=ctx.s
+    )
+    return _dispute_rows(ctx).exclude(closed_before)
+
+
+def _mediation_rows_now(ctx: Ctx) -> QuerySet:
+    """调解成功率 now: a case concludes once (`concluded_at`); agreed is a final status."""
+    return MediationCase.objects.filter(_during("concluded_at", ctx.s, ctx.e))
+
+
+def _agreement_rows_now(ctx: Ctx) -> QuerySet:
+    """协议履行率 now: the follow-up visits in P (each written with its follow_up event)."""
+    visits = FilteredRelation(
+        "follow_ups", condition=_during("follow_ups__visited_at", ctx.s, ctx.e)
+    )
+    full = Q(_visits__performance=FollowUpVisit.Performance.FULL)
+    return (
+        Agreement.objects.annotate(_visits=visits)
+        .filter(_visits__isnull=False)
+        .annotate(
+            _latest=Max("_visits__visited_at"), _latest_full=Max("_visits__visited_at", filter=full)
+        )
+    )
+
+
+CURRENT_FAMILIES: dict[str, Family] = {
+    **FAMILIES,
+    **{
+        f.name: f
+        for f in [
+            Family(
+                "routing",
+                Petition,
+                "area_code",
+                _routing_rows_now,
+                counts={
+                    "due": None,
+                    "timely": Q(routed_at__isnull=False)
+                    & Q(_on_or_before("routed_at", "route_due")),
+                },
+            ),
+            Family(
+                "closure",
+                Petition,
+                "area_code",
+                _closure_rows_now,
+                counts={
+                    "accepted": Q(_in_period=1),
+                    "closed": Q(_in_period=1, status__in=CLOSED_STATES),
+                    "accepted_ytd": Q(_in_ytd=1),
+                    "closed_ytd": Q(_in_ytd=1, status__in=CLOSED_STATES),
+                },
+            ),
+            Family(
+                "on_time",
+                Petition,
+                "area_code",
+                _on_time_rows_now,
+                counts={"closed": None, "on_time": Q(_on_time__isnull=False)},
+            ),
+            Family(
+                "evaluation",
+                Petition,
+                "area_code",
+                _evaluation_rows_now,
+                counts={"evaluated": None, "satisfied": Q(evaluation__in=SATISFIED)},
+            ),
+            Family(
+                "disputes",
+                Dispute,
+                "area_code",
+                _dispute_rows_now,
+                counts=FAMILIES["disputes"].counts,
+            ),
+            Family(
+                "mediation",
+                MediationCase,
+                "area_code",
+                _mediation_rows_now,
+                counts={"concluded": None, "agreed": Q(status=MediationStatus.AGREED)},
+            ),
+            Family(
+                "agreements",
+                Agreement,
+                "case__area_code",
+                _agreement_rows_now,
+                counts={"followed_up": None, "performed": Q(_latest=F("_latest_full"))},
+            ),
+        ]
+    },
+}
+
+
+def family_get(name: str, ctx: Ctx) -> Family:
+    """The family as the context reads it: from the columns when current, else from the events."""
+    return (CURRENT_FAMILIES if ctx.current else FAMILIES)[name]
