@@ -7,27 +7,30 @@ AXES_FAILURE_LIMIT and again for every attempt refused while it is locked. The r
 connected in AccountsConfig.ready().
 
 Audit trail: audit_list() merges the login log, the access log, the petition, dispute, mediation and
-boundary-generation event rows and the admin log (users, grants, taxonomy) into one newest-first
-UNION ALL of (kind, id, time), so that one ordered query pages through all of them; audit_rows()
-then reads a page's rows, one query per kind.
+boundary-generation event rows, the admin log (users, grants, taxonomy) and the model history of
+boundaries, users and grants (accounts/history.py) into one newest-first UNION ALL of (kind, id,
+time), so that one ordered query pages through all of them; audit_rows() then reads a page's rows,
+one query per kind (two for a history: the rows and the versions before them, for the diff).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from functools import reduce
 from importlib import import_module
+from operator import or_
 
 from django.apps import apps
 from django.conf import settings
 from django.contrib.admin.models import ADDITION, CHANGE, DELETION
 from django.contrib.auth import get_user_model
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
-from django.core.exceptions import ValidationError
+from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.core.validators import validate_ipv46_address
 from django.db.models import CharField, F, Q, Value
 from django.http import Http404
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext
@@ -148,15 +151,51 @@ class Source:
     related: tuple[str, ...] = ()
     # Codes the action filter offers → the stored value (admin log entries store a flag).
     action_values: dict[str, object] | None = None
+    # Lookups the object filter searches (case-insensitive substring).
+    objects: tuple[str, ...] = ()
+    # The "kind" filter's value: several sources may share one (the boundary histories).
+    group: str = ""
 
     def model_class(self):
         return apps.get_model(self.model)
 
+    @property
+    def filter_kind(self) -> str:
+        return self.group or self.kind
+
 
 ADMIN_FLAGS = {"add": ADDITION, "change": CHANGE, "delete": DELETION}
+HISTORY_TYPES = {"add": "+", "change": "~", "delete": "-"}
+
+
+def _history(kind: str, label, model: str, objects: tuple[str, ...], group: str) -> Source:
+    return Source(
+        kind,
+        label,
+        model,
+        "history_date",
+        "history_user__username",
+        "history_type",
+        ("history_user",),
+        HISTORY_TYPES,
+        objects,
+        group,
+    )
+
+
 SOURCES: tuple[Source, ...] = (
-    Source("auth", _("登录"), "accounts.AuthLog", "at", "username", "action"),
-    Source("access", _("敏感信息访问"), "accounts.AccessLog", "at", "username", "action"),
+    Source(
+        "auth", _("登录"), "accounts.AuthLog", "at", "username", "action", objects=("username",)
+    ),
+    Source(
+        "access",
+        _("敏感信息访问"),
+        "accounts.AccessLog",
+        "at",
+        "username",
+        "action",
+        objects=("label", "object_id"),
+    ),
     Source(
         "petition",
         _("信访事项"),
@@ -165,6 +204,7 @@ SOURCES: tuple[Source, ...] = (
         "actor__username",
         "action",
         ("actor", "petition"),
+        objects=("petition__receipt_no",),
     ),
     Source(
         "dispute",
@@ -174,6 +214,7 @@ SOURCES: tuple[Source, ...] = (
         "actor__username",
         "action",
         ("actor", "dispute"),
+        objects=("dispute__description", "dispute__area_code"),
     ),
     Source(
         "mediation",
@@ -183,6 +224,7 @@ SOURCES: tuple[Source, ...] = (
         "actor__username",
         "action",
         ("actor", "case"),
+        objects=("case__case_no",),
     ),
     Source(
         "generation",
@@ -192,6 +234,7 @@ SOURCES: tuple[Source, ...] = (
         "actor__username",
         "action",
         ("actor", "generation"),
+        objects=("generation__name",),
     ),
     Source(
         "admin",
@@ -202,8 +245,36 @@ SOURCES: tuple[Source, ...] = (
         "action_flag",
         ("user", "content_type"),
         ADMIN_FLAGS,
+        ("object_repr",),
+    ),
+    _history("h_generation", _("边界版本"), "grid.HistoricalGeneration", ("name",), "boundary"),
+    _history("h_district", _("区"), "grid.HistoricalDistrict", ("code", "name"), "boundary"),
+    _history("h_street", _("街道"), "grid.HistoricalStreet", ("code", "name"), "boundary"),
+    _history("h_community", _("社区"), "grid.HistoricalCommunity", ("code", "name"), "boundary"),
+    _history("h_gridcell", _("网格"), "grid.HistoricalGridCell", ("code", "name"), "boundary"),
+    _history(
+        "h_gridassignment",
+        _("网格分配"),
+        "grid.HistoricalGridAssignment",
+        ("cell__code", "user__username"),
+        "boundary",
+    ),
+    _history("h_user", _("用户"), "accounts.HistoricalUser", ("username",), "user"),
+    _history(
+        "h_grant", _("授权"), "accounts.HistoricalGrant", ("user__username", "area_code"), "grant"
     ),
 )
+# The kind filter: one entry per log, the boundary histories together.
+GROUP_LABELS = {"boundary": _("边界变更"), "user": _("用户变更"), "grant": _("授权变更")}
+
+
+def audit_kind_choices() -> list[tuple[str, str]]:
+    seen: dict[str, str] = {}
+    for source in SOURCES:
+        seen.setdefault(source.filter_kind, str(GROUP_LABELS.get(source.group, source.label)))
+    return list(seen.items())
+
+
 SOURCE_BY_KIND = {s.kind: s for s in SOURCES}
 KIND_LABELS = {s.kind: s.label for s in SOURCES}
 AUDIT_ROLES = {Role.ADMIN, Role.BUREAU}
@@ -255,6 +326,11 @@ def _filters_q(source: Source, filters: dict) -> Q | None:
     if filters.get("date_to"):
         end = filters["date_to"] + dt.timedelta(days=1)
         q &= Q(**{f"{source.at}__lt": _local_midnight(end)})
+    if filters.get("object"):
+        if not source.objects:
+            return None
+        text = filters["object"].strip()
+        q &= reduce(or_, [Q(**{f"{lookup}__icontains": text}) for lookup in source.objects])
     return q
 
 
@@ -269,7 +345,7 @@ def audit_list(user, filters: dict | None = None):
     filters = filters or {}
     parts = []
     for source in SOURCES:
-        if filters.get("kind") and filters["kind"] != source.kind:
+        if filters.get("kind") and filters["kind"] != source.filter_kind:
             continue
         q = _filters_q(source, filters)
         if q is None:
@@ -312,14 +388,42 @@ def audit_rows(entries) -> list[AuditRow]:
     for kind, pks in ids.items():
         source = SOURCE_BY_KIND[kind]
         qs = source.model_class()._default_manager.filter(pk__in=pks)
-        for obj in qs.select_related(*source.related):
+        found = list(qs.select_related(*source.related))
+        if source.group:
+            _attach_previous(source, found)
+        for obj in found:
             objects[(kind, obj.pk)] = obj
     rows = []
     for e in entries:
         obj = objects.get((e["a_kind"], e["a_id"]))
         if obj is not None:
-            rows.append(_ROW_BUILDERS[e["a_kind"]](obj))
+            builder = _ROW_BUILDERS.get(e["a_kind"], _history_row)
+            rows.append(builder(obj))
     return rows
+
+
+def _attach_previous(source: Source, records: list) -> None:
+    """Each history row's previous version of the same object (`_previous`), for its diff: one
+    query for the page's rows of this model."""
+    if not records:
+        return
+    model = source.model_class()
+    pk_name = model.instance_type._meta.pk.attname
+    object_ids = {getattr(r, pk_name) for r in records}
+    before = max(r.history_id for r in records)
+    versions: dict[object, list] = {}
+    older = model._default_manager.filter(
+        **{f"{pk_name}__in": object_ids, "history_id__lt": before}
+    ).order_by("history_id")
+    for version in [*older, *records]:
+        versions.setdefault(getattr(version, pk_name), []).append(version)
+    for r in records:
+        chain = sorted(
+            {v.history_id: v for v in versions[getattr(r, pk_name)]}.values(),
+            key=lambda v: v.history_id,
+        )
+        earlier = [v for v in chain if v.history_id < r.history_id]
+        r._previous = earlier[-1] if earlier else None
 
 
 def _username(user) -> str:
@@ -458,6 +562,96 @@ def _admin_row(o) -> AuditRow:
     )
 
 
+# Fields whose values the audit page does not print: geometry (WKT of a boundary is no help to a
+# reader; "边界已修改" is) and bookkeeping columns.
+_HISTORY_HIDDEN = {"geom"}
+
+
+def _same(new, old) -> bool:
+    """Equal values; geometries equal to a micro-degree (a form round trip of the same boundary
+    may differ in the last digits)."""
+    if hasattr(new, "equals_exact") and hasattr(old, "equals_exact"):
+        return new.equals_exact(old, tolerance=1e-6)
+    return new == old
+
+
+def _value(field, value) -> str:
+    if value is None or value == "":
+        return "—"
+    if getattr(field, "choices", None):
+        return str(dict(field.flatchoices).get(value, value))
+    if isinstance(value, bool):
+        return gettext("是") if value else gettext("否")
+    if isinstance(value, dt.datetime):
+        return timezone.localtime(value).strftime("%Y-%m-%d %H:%M")
+    return str(value)
+
+
+def history_changes(record) -> list[str]:
+    """What this version changed, field by field ("名称：旧 → 新"); a new object lists its
+    values, a deleted one nothing."""
+    previous = getattr(record, "_previous", None)
+    if record.history_type == "-":
+        return []
+    tracked = record.instance_type._meta
+    # A change with no version before it (history began after the object was made) lists the
+    # values it left, like a creation.
+    as_values = record.history_type == "+" or previous is None
+    out = []
+    for field in tracked.fields:
+        if field.primary_key:
+            continue
+        try:
+            history_field = record._meta.get_field(field.name)
+        except FieldDoesNotExist:  # excluded from the history (accounts.history)
+            continue
+        name = history_field.attname
+        new = getattr(record, name)
+        if as_values:
+            if new is None or new == "":
+                continue
+        elif _same(new, getattr(previous, name)):
+            continue
+        label = str(field.verbose_name)
+        if field.name in _HISTORY_HIDDEN:
+            if not as_values:
+                out.append(gettext("%(field)s已修改") % {"field": label})
+        elif as_values:
+            out.append(f"{label}：{_value(field, new)}")
+        else:
+            out.append(f"{label}：{_value(field, getattr(previous, name))} → {_value(field, new)}")
+    if getattr(record, "password_changed", False):
+        out.append(gettext("修改了密码"))
+    return out
+
+
+HISTORY_ACTIONS = {"+": _("新增"), "~": _("修改"), "-": _("删除")}
+
+
+def _history_row(o) -> AuditRow:
+    source = SOURCE_BY_KIND[f"h_{o.instance_type._meta.model_name}"]
+    meta = o.instance_type._meta
+    pk = getattr(o, meta.pk.attname)
+    url = ""
+    if o.history_type != "-":
+        try:
+            url = reverse(f"admin:{meta.app_label}_{meta.model_name}_change", args=[pk])
+        except NoReverseMatch:
+            url = ""
+    return AuditRow(
+        source.kind,
+        str(source.label),
+        o.history_date,
+        _username(o.history_user),
+        str(HISTORY_ACTIONS.get(o.history_type, o.history_type)),
+        object=str(o.instance) if o.history_type != "-" else f"{meta.verbose_name} {pk}",
+        url=url,
+        change="；".join(history_changes(o)),
+        detail=o.history_change_reason
+        or ("" if o.history_user_id else gettext("命令行或系统任务")),
+    )
+
+
 _ROW_BUILDERS = {
     "auth": _auth_row,
     "access": _access_row,
@@ -488,7 +682,7 @@ def audit_action_choices() -> list[tuple[str, list[tuple[str, str]]]]:
         ),
         (str(KIND_LABELS["generation"]), [(k, str(v)) for k, v in GENERATION_ACTIONS.items()]),
         (
-            str(KIND_LABELS["admin"]),
+            str(_("管理后台与变更历史")),
             [(k, str(ADMIN_ACTIONS[flag])) for k, flag in ADMIN_FLAGS.items()],
         ),
     ]

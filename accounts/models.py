@@ -11,6 +11,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from accounts.history import ChangeHistory, register_user_history
+
 
 class Role(models.TextChoices):
     ADMIN = "admin", _("系统管理员")
@@ -43,6 +45,7 @@ class Grant(models.Model):
         verbose_name=_("所属单位"),
     )
     created_at = models.DateTimeField(_("授权时间"), auto_now_add=True)
+    history = ChangeHistory()
 
     class Meta:
         verbose_name = _("授权")
@@ -163,3 +166,15 @@ class AccessLog(models.Model):
 
     def __str__(self) -> str:
         return f"{self.username} · {self.get_action_display()} · {self.label or self.object_id}"
+
+
+class UserHistoryFields(models.Model):
+    """Extra column of a user's history rows (accounts.history): the hash itself is not kept."""
+
+    password_changed = models.BooleanField(_("修改了密码"), default=False)
+
+    class Meta:
+        abstract = True
+
+
+register_user_history()

@@ -12,6 +12,8 @@ from django.contrib.gis.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
+from accounts.history import ChangeHistory, area_history
+
 SRID = 4326
 
 
@@ -33,6 +35,8 @@ class Generation(models.Model):
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
     activated_at = models.DateTimeField(_("生效时间"), null=True, blank=True)
     retired_at = models.DateTimeField(_("停用时间"), null=True, blank=True)
+
+    history = ChangeHistory()
 
     class Meta:
         verbose_name = _("边界版本")
@@ -128,6 +132,8 @@ def code_constraints(prefix: str, length: int) -> list:
 
 
 class District(Area):
+    history = area_history()
+
     class Meta(Area.Meta):
         verbose_name = _("区")
         verbose_name_plural = _("区")
@@ -140,6 +146,8 @@ class Street(Area):
     )
     parent_code = models.CharField(_("上级代码"), max_length=15)
 
+    history = area_history()
+
     class Meta(Area.Meta):
         verbose_name = _("街道")
         verbose_name_plural = _("街道")
@@ -151,6 +159,8 @@ class Community(Area):
         Street, on_delete=models.CASCADE, related_name="communities", verbose_name=_("街道")
     )
     parent_code = models.CharField(_("上级代码"), max_length=15)
+
+    history = area_history()
 
     class Meta(Area.Meta):
         verbose_name = _("社区")
@@ -165,6 +175,8 @@ class GridCell(Area):
     parent_code = models.CharField(_("上级代码"), max_length=15)
     households = models.PositiveIntegerField(_("户数"), null=True, blank=True)
     residents = models.PositiveIntegerField(_("人口"), null=True, blank=True)
+
+    history = area_history()
 
     class Meta(Area.Meta):
         verbose_name = _("网格")
@@ -186,6 +198,8 @@ class GridAssignment(models.Model):
     )
     is_lead = models.BooleanField(_("专职网格长"), default=False)
     assigned_at = models.DateTimeField(_("分配时间"), auto_now_add=True)
+
+    history = ChangeHistory()
 
     class Meta:
         verbose_name = _("网格分配")

@@ -20,6 +20,7 @@ from django.contrib.auth.models import Group
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from simple_history.utils import bulk_create_with_history
 
 from grid.models import Community, District, Generation, GridAssignment, GridCell, Street
 from grid.services.finalize import areas_finalize
@@ -225,28 +226,35 @@ def _hierarchy_write(generation: Generation, divisions: dict, geo: dict) -> None
     district = District.objects.create(
         generation=generation, code=row["code"], name=row["name"], geom=to_geos(geo["district"])
     )
-    streets = Street.objects.bulk_create(
-        Street(
-            generation=generation,
-            district=district,
-            parent_code=district.code,
-            code=s["code"],
-            name=s["name"],
-            geom=to_geos(geo["streets"][s["code"]]),
-        )
-        for s in divisions["streets"]
+    # bulk_create_with_history: one history row per area (accounts/history.py).
+    streets = bulk_create_with_history(
+        [
+            Street(
+                generation=generation,
+                district=district,
+                parent_code=district.code,
+                code=s["code"],
+                name=s["name"],
+                geom=to_geos(geo["streets"][s["code"]]),
+            )
+            for s in divisions["streets"]
+        ],
+        Street,
     )
-    communities = Community.objects.bulk_create(
-        Community(
-            generation=generation,
-            street=street,
-            parent_code=street.code,
-            code=c["code"],
-            name=c["name"],
-            geom=to_geos(geo["communities"][c["code"]]),
-        )
-        for street in streets
-        for c in divisions["communities"][street.code]
+    communities = bulk_create_with_history(
+        [
+            Community(
+                generation=generation,
+                street=street,
+                parent_code=street.code,
+                code=c["code"],
+                name=c["name"],
+                geom=to_geos(geo["communities"][c["code"]]),
+            )
+            for street in streets
+            for c in divisions["communities"][street.code]
+        ],
+        Community,
     )
     cells = []
     for community in communities:
@@ -258,7 +266,7 @@ def _hierarchy_write(generation: Generation, divisions: dict, geo: dict) -> None
             areas=[p.area for p in pieces],
             households=geo["households"][community.code],
         )
-    GridCell.objects.bulk_create(cells, batch_size=500)
+    bulk_create_with_history(cells, GridCell, batch_size=500)
 
 
 def grid_demo_build(*, seed: int = 2026) -> Generation:

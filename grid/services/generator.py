@@ -23,6 +23,7 @@ import shapely
 from django.contrib.gis.geos import GEOSGeometry, MultiPolygon
 from django.db import transaction
 from django.utils.translation import gettext as _
+from simple_history.utils import bulk_create_with_history
 
 from grid.models import Community, Generation, GridCell
 from grid.services.finalize import areas_finalize
@@ -329,6 +330,6 @@ def grid_generate(
     )
     with transaction.atomic():
         GridCell.objects.filter(generation=community.generation, community=community).delete()
-        GridCell.objects.bulk_create(rows)
+        bulk_create_with_history(rows, GridCell)  # with history rows (accounts/history.py)
         areas_finalize(generation=community.generation, levels=["cell"])
     return list(GridCell.objects.filter(community=community).order_by("code"))

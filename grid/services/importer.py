@@ -23,6 +23,7 @@ from django.contrib.gis.gdal import (
 from django.contrib.gis.geos import GEOSGeometry, MultiPolygon
 from django.db import transaction
 from django.utils.translation import gettext as _
+from simple_history.utils import bulk_create_with_history
 
 from grid.models import Generation, ValidationReport
 from grid.services import validation as v
@@ -352,7 +353,8 @@ def _write(level: str, rows: list[_Row], generation: Generation) -> int:
         objs.append(
             model(generation=generation, code=row.code, name=row.name, geom=row.geom, **extra)
         )
-    model.objects.bulk_create(objs, batch_size=BATCH_SIZE)
+    # With history rows (accounts/history.py): bulk_create alone sends no signals.
+    bulk_create_with_history(objs, model, batch_size=BATCH_SIZE)
     return len(objs)
 
 

@@ -13,6 +13,7 @@ from accounts.models import AccessLog, AuthLog, Grant, Role
 from grid.models import GenerationEvent
 from mediation.models import DisputeEvent, MediationEvent
 from petitions.models import PetitionEvent
+from tests.accounts.test_history import _clear_history
 from tests.factories import UserFactory
 from tests.mediation.conftest import *  # noqa: F403 — register, record, open_case, bureau_user, …
 from tests.petitions.conftest import bj
@@ -51,6 +52,7 @@ def trail(hierarchy, register, record, open_case, bureau_user, admin_user):
         change_message='[{"added": {}}]',
         action_time=bj(2026, 3, 7, 15, 0),
     )
+    _clear_history()  # the model histories have their own tests (test_history.py)
     return {
         "petition": petition,
         "dispute": dispute,
@@ -171,6 +173,7 @@ def test_an_inverted_date_range_is_an_error_and_the_other_filters_still_apply(
 def test_a_bureau_sees_case_events_of_its_own_district_only(client, trail):
     other = UserFactory(username="other_bureau")
     Grant.objects.create(user=other, role=Role.BUREAU, area_code="210211")
+    _clear_history()
     response = _get(client, other)
     assert [r.kind for r in response.context["rows"]] == ["admin", "generation", "access", "auth"]
 
@@ -186,6 +189,7 @@ def test_pages_of_fifty_in_a_bounded_number_of_queries(
         AuthLog.objects.filter(pk=pk).update(at=start + dt.timedelta(minutes=i))
     client.force_login(bureau_user)
     AuthLog.objects.filter(action="login").delete()
+    _clear_history()
     url = reverse("accounts:audit")
     with django_assert_max_num_queries(10):
         first = client.get(url)

@@ -372,6 +372,33 @@ def test_nginx_site_text():
         assert f"proxy_set_header {header};" in conf
 
 
+# What SecurityMiddleware sends under production settings (SECURE_HSTS_SECONDS=31536000,
+# SECURE_HSTS_INCLUDE_SUBDOMAINS, SECURE_HSTS_PRELOAD): test_hsts_has_one_source checks it.
+DJANGO_HSTS = "max-age=31536000; includeSubDomains; preload"
+
+
+def test_hsts_has_one_source(tmp_path):
+    """Django sets HSTS in production; the nginx site neither adds nor hides one, so a response
+    carries exactly Django's header (a second nginx copy would disagree on preload)."""
+    conf = (DEPLOY / "nginx" / "civicgrid.conf").read_text()
+    directives = [line.split("#")[0] for line in conf.splitlines()]
+    assert not [d for d in directives if "strict-transport-security" in d.lower()]
+    # The header Django's SecurityMiddleware sends under the production env file.
+    shown = _manage_sh(
+        _deploy_env_file(tmp_path),
+        "shell",
+        "-c",
+        "from django.http import HttpResponse; from django.test import RequestFactory;"
+        " from django.middleware.security import SecurityMiddleware;"
+        " r = RequestFactory().get('/', secure=True, HTTP_X_FORWARDED_PROTO='https');"
+        " print('HSTS', SecurityMiddleware(lambda q: HttpResponse())(r)"
+        "['Strict-Transport-Security'])",
+    )
+    assert shown.returncode == 0, shown.stderr
+    line = next(x for x in shown.stdout.splitlines() if x.startswith("HSTS "))
+    assert line == f"HSTS {DJANGO_HSTS}"
+
+
 class _Upstream(BaseHTTPRequestHandler):
     """Stands in for gunicorn: echoes what nginx forwarded, answers with X-Accel-Redirect."""
 
@@ -394,8 +421,15 @@ class _Upstream(BaseHTTPRequestHandler):
             seen = {h: self.headers.get(h) for h in (
                 "Host", "X-Forwarded-For", "X-Forwarded-Proto", "X-Real-IP", "X-Request-ID")}  # fmt: skip
             body = json.dumps({"seen": seen, "pad": "x" * 4000}).encode()
-            # Django's own copy of a header nginx sets: nginx must send only its own.
-            self._send(200, body, "application/json", X_Frame_Options="SAMEORIGIN")
+            # Django's own copy of a header nginx sets: nginx must send only its own. HSTS is
+            # Django's alone (as SECURE_HSTS_* make it): nginx passes it through, once.
+            self._send(
+                200,
+                body,
+                "application/json",
+                X_Frame_Options="SAMEORIGIN",
+                Strict_Transport_Security=DJANGO_HSTS,
+            )
         elif self.path == "/cells.geojson":
             feature = {
                 "type": "Feature",
@@ -492,7 +526,8 @@ def test_nginx_serves_the_site(live_nginx):
     assert resp.getheader("Cache-Control") == "max-age=31536000"
     assert resp.getheader("Content-Encoding") == "gzip"
     assert gzip.decompress(body) == (live_nginx["static"] / "grid" / "map.css").read_bytes()
-    assert resp.getheader("Strict-Transport-Security") == "max-age=31536000; includeSubDomains"
+    # HSTS has one source, Django: nginx adds none of its own, not even to static files.
+    assert resp.getheader("Strict-Transport-Security") is None
 
     # Media: never directly ...
     resp, _body = _get(port, "/media/attachments/letter.txt")
@@ -518,6 +553,7 @@ def test_nginx_serves_the_site(live_nginx):
     assert [v for k, v in headers if k.lower() == "x-frame-options"] == ["DENY"]
     assert [v for k, v in headers if k.lower() == "x-content-type-options"] == ["nosniff"]
     assert [v for k, v in headers if k.lower() == "referrer-policy"] == ["same-origin"]
+    assert [v for k, v in headers if k.lower() == "strict-transport-security"] == [DJANGO_HSTS]
 
     # GeoJSON is compressed too.
     resp, body = _get(port, "/cells.geojson", **{"Accept-Encoding": "gzip"})
