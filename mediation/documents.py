@@ -30,6 +30,11 @@ def _title(case: MediationCase, kind: str) -> str:
     return _("终止调解告知书")
 
 
+def document_title(case: MediationCase, kind: str) -> str:
+    """The document's title (人民调解协议书 / 调解协议书 / 终止调解告知书)."""
+    return _title(case, kind)
+
+
 def _route_labels(case: MediationCase) -> list[str]:
     from mediation.forms import OTHER_ROUTE_CHOICES
 

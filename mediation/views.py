@@ -28,6 +28,8 @@ from django.utils.translation import gettext_lazy as _lazy
 from django.views import View
 from django.views.generic import TemplateView
 
+from accounts.models import AccessLog
+from accounts.services import access_log_record
 from grid.views import basemap_layers
 from mediation import documents, forms, selectors
 from mediation.models import (
@@ -724,12 +726,25 @@ class DocumentView(StaffPage, View):
         case = selectors.mediation_get(request.user, pk)
         try:
             if self.pdf:
-                content = documents.document_pdf(case, self.kind)
+                response = HttpResponse(
+                    documents.document_pdf(case, self.kind), content_type="application/pdf"
+                )
+                filename = documents.document_filename(case, self.kind)
+                response["Content-Disposition"] = f'inline; filename="{filename}"'
             else:
-                return HttpResponse(documents.document_html(case, self.kind))
+                response = HttpResponse(documents.document_html(case, self.kind))
         except documents.DocumentUnavailable as error:
             raise Http404(str(error)) from error
-        response = HttpResponse(content, content_type="application/pdf")
-        filename = documents.document_filename(case, self.kind)
-        response["Content-Disposition"] = f'inline; filename="{filename}"'
+        # The documents name the parties: every view or download is in the access log (SPEC §7).
+        access_log_record(
+            user=request.user,
+            action=AccessLog.Action.DOCUMENT_DOWNLOAD,
+            obj=case,
+            label=f"{case.case_no} {documents.document_title(case, self.kind)}",
+            detail={"kind": self.kind, "format": "pdf" if self.pdf else "html"},
+            request=request,
+        )
+        # Personal data: no shared caches, and the browser must not sniff the type.
+        response["Cache-Control"] = "private, no-store"
+        response["X-Content-Type-Options"] = "nosniff"
         return response

@@ -11,7 +11,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import Grant, Role
+from accounts.models import AccessLog, Grant, Role
 from grid.coords import wgs84_to_gcj02
 from grid.models import GridAssignment
 from mediation.models import Agreement, Dispute, MediationCase
@@ -642,8 +642,24 @@ def test_agreement_document_html_and_pdf(client, mediator, committee, tmp_path):
     assert case.case_no in text
     assert "李四赔偿张三维修费一千元" in text
     assert "测试1街道人民调解委员会" in text
-    # No termination notice for an agreed case.
+    assert response["Cache-Control"] == "private, no-store"
+    # The documents name the parties: the page view and the PDF download are each logged once.
+    logs = AccessLog.objects.filter(object_id=str(case.pk), action="document_download")
+    assert list(logs.order_by("pk").values_list("username", "label", "detail")) == [
+        (
+            mediator.username,
+            f"{case.case_no} 人民调解协议书",
+            {"kind": "agreement", "format": "html"},
+        ),
+        (
+            mediator.username,
+            f"{case.case_no} 人民调解协议书",
+            {"kind": "agreement", "format": "pdf"},
+        ),
+    ]
+    # No termination notice for an agreed case (and nothing logged for a refused one).
     assert client.get(reverse("mediation:termination", args=[case.pk])).status_code == 404
+    assert logs.count() == 2
     assert client.get(reverse("mediation:termination-pdf", args=[case.pk])).status_code == 404
 
 
