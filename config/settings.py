@@ -52,6 +52,8 @@ INSTALLED_APPS = [
     "dashboard",
     "open311",
     "ledger",
+    "api",
+    "drf_spectacular_sidecar",
 ]
 
 MIDDLEWARE = [
@@ -219,16 +221,31 @@ LEAFLET_CONFIG = {
 # --- REST API --------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Token first: its challenge makes "not signed in" a 401 (DRF answers 403 without one).
+    # Session authentication keeps CSRF for the browser.
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "api.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PAGINATION_CLASS": "api.pagination.ApiPagination",
+    "PAGE_SIZE": 50,
+    "EXCEPTION_HANDLER": "api.exceptions.exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "CivicGrid API",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "api.schema.postprocess",
+    ],
 }
+# Idempotency-Key records are replayed for 24 hours, then swept (api.tasks, hourly).
+IDEMPOTENCY_TTL = timedelta(hours=24)
 
 # --- Celery ----------------------------------------------------------------------------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
@@ -243,6 +260,10 @@ CELERY_BEAT_SCHEDULE = {
     "dashboard-monthly-snapshot": {
         "task": "dashboard.tasks.monthly_snapshot_task",
         "schedule": crontab(minute=0, hour=1, day_of_month=1),
+    },
+    "api-idempotency-sweep": {
+        "task": "api.tasks.idempotency_sweep_task",
+        "schedule": crontab(minute=17),
     },
 }
 
@@ -339,6 +360,13 @@ INSTALLED_APPS += ["axes", "csp"]
 MIDDLEWARE.insert(
     MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
     "csp.middleware.CSPMiddleware",
+)
+# Model history of boundaries, users and grants (accounts/history.py): the middleware hands the
+# request's user to the history rows.
+INSTALLED_APPS += ["simple_history"]
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
+    "simple_history.middleware.HistoryRequestMiddleware",
 )
 MIDDLEWARE += [
     "accounts.middleware.SessionIdleMiddleware",

@@ -4,10 +4,13 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
+from api.urls import not_found_patterns
+
 urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("", include("api.urls")),
     path("api/v1/grid/", include("grid.api.urls")),
     path("api/v1/petitions/", include("petitions.api.urls")),
     path("petitions/", include("petitions.urls")),
@@ -20,6 +23,7 @@ urlpatterns = [
     path("dashboard/report/", include("dashboard.urls_report")),
     path("dashboard/", include("dashboard.urls")),
     path("api/v1/dashboard/", include("dashboard.urls_api")),
+    *not_found_patterns,
     path("audit/", include("accounts.urls")),
     path("", include("grid.urls")),
 ]

@@ -15,6 +15,8 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from api.renderers import GEOJSON_RENDERERS
+from api.schema import geojson_responses
 from dashboard.selectors import (
     BOUNDARIES,
     MAP_LEVELS,
@@ -104,14 +106,15 @@ def _answer(call, **kwargs):
     try:
         return call(**kwargs)
     except DashboardError as e:
-        raise ValidationError({"detail": str(e)}) from e
+        raise ValidationError(str(e)) from e
 
 
-GEOJSON_RESPONSE = OpenApiResponse(OpenApiTypes.OBJECT, description=_("GeoJSON 要素集合"))
+GEOJSON_RESPONSE = geojson_responses(_("GeoJSON 要素集合"))
 
 
 class DashboardChoroplethApi(APIView):
     permission_classes = [IsAuthenticated]
+    renderer_classes = GEOJSON_RENDERERS
 
     @extend_schema(
         operation_id="dashboard_choropleth",
@@ -121,7 +124,7 @@ class DashboardChoroplethApi(APIView):
             "和分级（legend 为分位数分级）。辖区外的上级区域返回 404。"
         ),
         parameters=[ChoroplethQuerySerializer],
-        responses={200: GEOJSON_RESPONSE},
+        responses=GEOJSON_RESPONSE,
     )
     def get(self, request):
         params = _params(ChoroplethQuerySerializer, request)
@@ -152,6 +155,7 @@ class DashboardAreaApi(APIView):
 
 class DashboardMarkersApi(APIView):
     permission_classes = [IsAuthenticated]
+    renderer_classes = GEOJSON_RENDERERS
 
     @extend_schema(
         operation_id="dashboard_markers",
@@ -161,7 +165,7 @@ class DashboardMarkersApi(APIView):
             "检举控告类仅对可查看个人信息的角色显示。"
         ),
         parameters=[PointsQuerySerializer],
-        responses={200: GEOJSON_RESPONSE},
+        responses=GEOJSON_RESPONSE,
     )
     def get(self, request):
         params = _params(PointsQuerySerializer, request)
@@ -172,13 +176,14 @@ class DashboardMarkersApi(APIView):
 
 class DashboardHeatApi(APIView):
     permission_classes = [IsAuthenticated]
+    renderer_classes = GEOJSON_RENDERERS
 
     @extend_schema(
         operation_id="dashboard_heat",
         summary=_("热力点 GeoJSON"),
         description=_("与案件点位相同的案件，仅坐标，供热力图使用。"),
         parameters=[PointsQuerySerializer],
-        responses={200: GEOJSON_RESPONSE},
+        responses=GEOJSON_RESPONSE,
     )
     def get(self, request):
         params = _params(PointsQuerySerializer, request)

@@ -1,5 +1,6 @@
 """Query-parameter validation and response shapes of the grid API (no business rules here)."""
 
+import datetime as dt
 import math
 import re
 
@@ -12,6 +13,8 @@ from rest_framework import serializers
 from grid.coords import CRS_CHOICES
 from grid.selectors import LEVEL_MODELS
 
+YEARS = (1900, 2999)
+MAX_OFFSET = dt.timedelta(hours=14)
 # "+08:00" in a query string arrives as " 08:00" when the client forgot to percent-encode "+".
 _UNENCODED_OFFSET = re.compile(r"(T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?) (\d{2}:?\d{2})$")
 
@@ -26,6 +29,8 @@ class DateOrDateTimeField(serializers.Field):
         "invalid": _(
             "时间格式无效：请使用 YYYY-MM-DD 或 ISO 8601 日期时间（如 2024-06-01T09:00:00+08:00）。"
         ),
+        "out_of_range": _("时间超出范围：年份须在 1900 至 2999 之间。"),
+        "offset": _("时区偏移无效：须在 -14:00 至 +14:00 之间。"),
     }
 
     def to_internal_value(self, data):
@@ -36,8 +41,14 @@ class DateOrDateTimeField(serializers.Field):
             value = None
         if value is None:
             self.fail("invalid")
-        if hasattr(value, "tzinfo") and timezone.is_naive(value):
-            value = timezone.make_aware(value)
+        if not YEARS[0] <= value.year <= YEARS[1]:
+            self.fail("out_of_range")
+        if hasattr(value, "tzinfo"):
+            if timezone.is_naive(value):
+                value = timezone.make_aware(value)
+            # PostgreSQL refuses offsets beyond ±15:59; real zones stay within ±14:00.
+            elif abs(value.utcoffset()) > MAX_OFFSET:
+                self.fail("offset")
         return value
 
     def to_representation(self, value):

@@ -2,12 +2,13 @@
 
 from django.http import HttpResponse
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from api.renderers import GEOJSON_RENDERERS
+from api.schema import geojson_responses
 from grid.api.serializers import (
     LEVEL_CHOICES,
     LayerQuerySerializer,
@@ -37,6 +38,7 @@ class GridLocateApi(APIView):
 
 class GridLayerApi(APIView):
     permission_classes = [IsAuthenticated]
+    renderer_classes = GEOJSON_RENDERERS
 
     @extend_schema(
         operation_id="grid_layer",
@@ -49,7 +51,7 @@ class GridLayerApi(APIView):
             OpenApiParameter("level", str, OpenApiParameter.PATH, enum=LEVEL_CHOICES),
             LayerQuerySerializer,
         ],
-        responses={200: OpenApiResponse(OpenApiTypes.OBJECT, description=_("GeoJSON 要素集合"))},
+        responses=geojson_responses(_("GeoJSON 要素集合")),
     )
     def get(self, request, level: str):
         params = LayerQuerySerializer(data=request.query_params)

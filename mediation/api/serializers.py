@@ -11,6 +11,8 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from api.ordering import ordering_field, ordering_map
+from api.serializers import ApiModelSerializer
 from grid.coords import CRS_CHOICES
 from mediation.models import (
     Agreement,
@@ -51,6 +53,15 @@ def _names(**kwargs) -> serializers.ListField:
 # --- input -----------------------------------------------------------------------------------
 
 
+ROUND_ORDERING = ordering_map("period_start", "opened_at")
+DISPUTE_ORDERING = ordering_map("found_at", "closed_at")
+CASE_ORDERING = ordering_map("accepted_at", "target_due", "case_no")
+
+
+class RoundListQuerySerializer(serializers.Serializer):
+    ordering = ordering_field(ROUND_ORDERING, None)
+
+
 class DisputeFilterSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=Dispute.Status.choices, required=False)
     category = serializers.ChoiceField(choices=Dispute.Category.choices, required=False)
@@ -63,6 +74,10 @@ class DisputeFilterSerializer(serializers.Serializer):
     q = serializers.CharField(required=False, max_length=100, help_text=_("关键词"))
 
 
+class DisputeListQuerySerializer(DisputeFilterSerializer):
+    ordering = ordering_field(DISPUTE_ORDERING, "-found_at")
+
+
 class CaseFilterSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=MediationCase.Status.choices, required=False)
     type = serializers.ChoiceField(choices=MediationCase.Type.choices, required=False)
@@ -70,6 +85,7 @@ class CaseFilterSerializer(serializers.Serializer):
     overdue = serializers.BooleanField(required=False, help_text=_("只看超过一个月期限的"))
     mine = serializers.BooleanField(required=False, help_text=_("只看本人参与调解的"))
     q = serializers.CharField(required=False, max_length=100, help_text=_("案号或纠纷简要情况"))
+    ordering = ordering_field(CASE_ORDERING, "-accepted_at")
 
 
 class RoundOpenSerializer(serializers.Serializer):
@@ -238,7 +254,7 @@ class _PersonalDataMixin:
         return fields
 
 
-class ScreeningRoundSerializer(serializers.ModelSerializer):
+class ScreeningRoundSerializer(ApiModelSerializer):
     class Meta:
         model = ScreeningRound
         fields = ["id", "name", "period_start", "period_end", "area_code", "status"]
@@ -251,7 +267,7 @@ class DisputeLocationSerializer(serializers.Serializer):
     lat = serializers.FloatField()
 
 
-class DisputeSerializer(_PersonalDataMixin, serializers.ModelSerializer):
+class DisputeSerializer(_PersonalDataMixin, ApiModelSerializer):
     """A dispute in lists; party names and address only for roles that see personal data."""
 
     personal_fields = ("party_names", "address")
@@ -259,8 +275,12 @@ class DisputeSerializer(_PersonalDataMixin, serializers.ModelSerializer):
     risk_level_label = serializers.CharField(source="get_risk_level_display", read_only=True)
     status_label = serializers.CharField(source="get_status_display", read_only=True)
     location = serializers.SerializerMethodField()
-    cell_code = serializers.CharField(source="cell.code", default=None, read_only=True)
-    cell_name = serializers.CharField(source="cell.name", default=None, read_only=True)
+    cell_code = serializers.CharField(
+        source="cell.code", default=None, read_only=True, allow_null=True
+    )
+    cell_name = serializers.CharField(
+        source="cell.name", default=None, read_only=True, allow_null=True
+    )
 
     class Meta:
         model = Dispute
@@ -305,7 +325,7 @@ class MediationEventSerializer(serializers.Serializer):
     actor = serializers.CharField(source="actor.username", default=None)
 
 
-class DisputeCaseRefSerializer(serializers.ModelSerializer):
+class DisputeCaseRefSerializer(ApiModelSerializer):
     class Meta:
         model = MediationCase
         fields = ["id", "case_no", "type", "status"]
@@ -320,7 +340,7 @@ class DisputeDetailSerializer(DisputeSerializer):
         fields = [*DisputeSerializer.Meta.fields, "mediation_cases", "events"]
 
 
-class MediationPartySerializer(_PersonalDataMixin, serializers.ModelSerializer):
+class MediationPartySerializer(_PersonalDataMixin, ApiModelSerializer):
     phone = serializers.SerializerMethodField()
 
     class Meta:
@@ -356,21 +376,21 @@ class MediationSessionSerializer(_PersonalDataMixin, serializers.Serializer):
     notes = serializers.CharField()
 
 
-class FollowUpVisitSerializer(serializers.ModelSerializer):
+class FollowUpVisitSerializer(ApiModelSerializer):
     class Meta:
         model = FollowUpVisit
         fields = ["id", "visited_at", "performance", "notes"]
         read_only_fields = fields
 
 
-class JudicialConfirmationSerializer(serializers.ModelSerializer):
+class JudicialConfirmationSerializer(ApiModelSerializer):
     class Meta:
         model = JudicialConfirmation
         fields = ["id", "applied_at", "court", "decision", "decided_at"]
         read_only_fields = fields
 
 
-class MediationAgreementSerializer(_PersonalDataMixin, serializers.ModelSerializer):
+class MediationAgreementSerializer(_PersonalDataMixin, ApiModelSerializer):
     personal_fields = ("signed_by",)
     follow_ups = FollowUpVisitSerializer(many=True, read_only=True)
     confirmation = serializers.SerializerMethodField()
@@ -399,7 +419,7 @@ class MediationAgreementSerializer(_PersonalDataMixin, serializers.ModelSerializ
         return None if confirmation is None else JudicialConfirmationSerializer(confirmation).data
 
 
-class MediationCaseSerializer(_PersonalDataMixin, serializers.ModelSerializer):
+class MediationCaseSerializer(_PersonalDataMixin, ApiModelSerializer):
     """A mediation case in lists; parties and who refused only for roles that see personal
     data. Expects committee, agreement selected and parties, mediators prefetched."""
 
@@ -463,9 +483,3 @@ class MediationCaseDetailSerializer(MediationCaseSerializer):
         if agreement is None:
             return None
         return MediationAgreementSerializer(agreement, context=self.context).data
-
-
-class MediationErrorSerializer(serializers.Serializer):
-    """{"errors": {field: [messages]}} — 400 for bad input, 409 for a step not allowed now."""
-
-    errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))

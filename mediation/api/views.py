@@ -1,32 +1,33 @@
 """Mediation API: thin views that check the role right, fetch through the selectors (404 outside
 the user's jurisdiction), validate the body and call one service per action.
 
-Errors: 400 {"errors": {field: [messages]}} for bad input, 409 (same shape) for a step the
+Errors are in the API's one shape (api.exceptions): 400 for bad input, 409 for a step the
 record's status does not allow now or a concurrent change, 403 for a role without the right.
+Every POST honours Idempotency-Key (api.idempotency).
 """
 
 import json
 
 from django.contrib.gis.db.models.functions import AsGeoJSON
-from django.core.exceptions import NON_FIELD_ERRORS
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import prefetch_related_objects
 from django.http import Http404, HttpResponse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import status
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.exceptions import ValidationError as DrfValidationError
-from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
-from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from accounts.models import Role
 from accounts.scoping import roles
+from api.idempotency import idempotent
+from api.ordering import ordered
+from api.pagination import GEOJSON_PAGE_PARAMETERS, ApiPagination, feature_collection
+from api.renderers import GEOJSON_RENDERERS
+from api.schema import geojson_responses
 from mediation.api import serializers as s
 from mediation.selectors import (
     dispute_get,
@@ -58,7 +59,6 @@ from mediation.services.screening import (
     round_open,
 )
 from petitions.selectors import petition_get
-from petitions.services import errors as petition_errors
 
 # Who may take which step (SPEC §6): the screening side records and updates disputes, the
 # mediators' side acts on cases; leaders only read, handling units have no part here.
@@ -79,15 +79,6 @@ ACTION_ROLES: dict[str, frozenset[str]] = {
 # Roles that see the parties' names, addresses and who signed (leaders see lists without them).
 PERSONAL_DATA_ROLES = _SCREENING | _MEDIATION
 
-_ERROR_RESPONSES = {
-    400: OpenApiResponse(s.MediationErrorSerializer, description=gettext_lazy("输入有误")),
-    403: OpenApiResponse(description=gettext_lazy("角色无权执行此操作")),
-    404: OpenApiResponse(description=gettext_lazy("不存在或不在本人辖区内")),
-    409: OpenApiResponse(
-        s.MediationErrorSerializer, description=gettext_lazy("当前状态不允许此操作")
-    ),
-}
-
 
 def role_require(user, action: str) -> None:
     """403 unless one of the user's roles has the right (jurisdiction is the selectors' job)."""
@@ -95,46 +86,10 @@ def role_require(user, action: str) -> None:
         raise PermissionDenied(_("您的角色无权执行此操作。"))
 
 
-def _flatten(detail, prefix: str = "") -> dict[str, list[str]]:
-    """DRF's nested error detail as {"parties[1].name": [...]} like the petition services'."""
-    if isinstance(detail, dict):
-        out: dict[str, list[str]] = {}
-        for key, value in detail.items():
-            if isinstance(key, int):  # ListField / many=True errors are keyed by index
-                name = f"{prefix}[{key}]"
-            else:
-                key = api_settings.NON_FIELD_ERRORS_KEY if key == NON_FIELD_ERRORS else str(key)
-                name = f"{prefix}.{key}" if prefix else key
-            out.update(_flatten(value, name))
-        return out
-    if isinstance(detail, list) and any(isinstance(item, dict | list) for item in detail):
-        out = {}
-        for i, item in enumerate(detail):
-            out.update(_flatten(item, f"{prefix}[{i}]"))
-        return out
-    items = detail if isinstance(detail, list) else [detail]
-    return {prefix or api_settings.NON_FIELD_ERRORS_KEY: [str(m) for m in items]} if items else {}
-
-
-def _django_errors(exc: DjangoValidationError) -> dict[str, list[str]]:
-    if hasattr(exc, "error_dict"):
-        return _flatten(exc.message_dict)
-    return {api_settings.NON_FIELD_ERRORS_KEY: [str(m) for m in exc.messages]}
-
-
 class MediationApi(APIView):
-    """Base: signed-in users only; service errors become 400/409 with {"errors": …}."""
+    """Base: signed-in users only; the services' errors become 400/409 in api.exceptions."""
 
     permission_classes = [IsAuthenticated]
-
-    def handle_exception(self, exc):
-        if isinstance(exc, petition_errors.TransitionNotAllowed | petition_errors.Conflict):
-            return Response({"errors": _django_errors(exc)}, status=status.HTTP_409_CONFLICT)
-        if isinstance(exc, DjangoValidationError):
-            return Response({"errors": _django_errors(exc)}, status=status.HTTP_400_BAD_REQUEST)
-        if isinstance(exc, DrfValidationError):
-            return Response({"errors": _flatten(exc.detail)}, status=status.HTTP_400_BAD_REQUEST)
-        return super().handle_exception(exc)
 
     def validated(self, serializer_class, data) -> dict:
         serializer = serializer_class(data=data)
@@ -149,14 +104,8 @@ class MediationApi(APIView):
         }
 
 
-class MediationPagination(PageNumberPagination):
-    page_size = 50
-    page_size_query_param = "page_size"
-    max_page_size = 200
-
-
 class _ListApi(MediationApi):
-    pagination_class = MediationPagination
+    pagination_class = ApiPagination
 
     def paginated(self, queryset, serializer_class) -> Response:
         paginator = self.pagination_class()
@@ -167,7 +116,11 @@ class _ListApi(MediationApi):
 
 def _filters(data: dict) -> dict:
     """Validated query parameters as selector filters (a false `mine`/`overdue` means no filter)."""
-    return {key: value for key, value in data.items() if value not in (None, "", False)}
+    return {
+        key: value
+        for key, value in data.items()
+        if key != "ordering" and value not in (None, "", False)
+    }
 
 
 # --- screening rounds ------------------------------------------------------------------------
@@ -177,17 +130,22 @@ class RoundListApi(_ListApi):
     @extend_schema(
         operation_id="mediation_round_list",
         summary=gettext_lazy("排查轮次列表"),
+        description=gettext_lazy("未结束的轮次在前，其次按开始日期倒序；可用 ordering 改变。"),
+        parameters=[s.RoundListQuerySerializer],
         responses={200: s.ScreeningRoundSerializer(many=True)},
     )
     def get(self, request):
-        return self.paginated(round_list(request.user), s.ScreeningRoundSerializer)
+        ordering = self.validated(s.RoundListQuerySerializer, request.query_params).get("ordering")
+        rounds = ordered(round_list(request.user), s.ROUND_ORDERING, ordering)
+        return self.paginated(rounds, s.ScreeningRoundSerializer)
 
     @extend_schema(
         operation_id="mediation_round_open",
         summary=gettext_lazy("开启排查轮次"),
         request=s.RoundOpenSerializer,
-        responses={201: s.ScreeningRoundSerializer, **_ERROR_RESPONSES},
+        responses={201: s.ScreeningRoundSerializer},
     )
+    @idempotent
     def post(self, request):
         role_require(request.user, "round_open")
         data = self.validated(s.RoundOpenSerializer, request.data)
@@ -202,11 +160,12 @@ class RoundCloseApi(MediationApi):
         operation_id="mediation_round_close",
         summary=gettext_lazy("结束排查轮次"),
         request=s.MediationEmptySerializer,
-        responses={200: s.ScreeningRoundSerializer, **_ERROR_RESPONSES},
+        responses={200: s.ScreeningRoundSerializer},
     )
+    @idempotent
     def post(self, request, pk: int):
+        screening_round = round_get(request.user, pk)  # out of scope: 404 whatever the role
         role_require(request.user, "round_close")
-        screening_round = round_get(request.user, pk)
         screening_round = round_close(round=screening_round, actor=request.user)
         return Response(s.ScreeningRoundSerializer(screening_round).data)
 
@@ -224,13 +183,14 @@ class DisputeListApi(_ListApi):
         operation_id="mediation_dispute_list",
         summary=gettext_lazy("矛盾纠纷列表"),
         description=gettext_lazy("本人辖区内的矛盾纠纷，分页；领导看不到当事人姓名和地址。"),
-        parameters=[s.DisputeFilterSerializer],
-        responses={200: s.DisputeSerializer(many=True), 400: s.MediationErrorSerializer},
+        parameters=[s.DisputeListQuerySerializer],
+        responses={200: s.DisputeSerializer(many=True)},
     )
     def get(self, request):
-        filters = _filters(self.validated(s.DisputeFilterSerializer, request.query_params))
-        queryset = dispute_list(request.user, filters=filters).select_related("cell")
-        return self.paginated(queryset, s.DisputeSerializer)
+        params = self.validated(s.DisputeListQuerySerializer, request.query_params)
+        queryset = dispute_list(request.user, filters=_filters(params)).select_related("cell")
+        ordered_qs = ordered(queryset, s.DISPUTE_ORDERING, params["ordering"])
+        return self.paginated(ordered_qs, s.DisputeSerializer)
 
     @extend_schema(
         operation_id="mediation_dispute_record",
@@ -239,8 +199,9 @@ class DisputeListApi(_ListApi):
             "按坐标（lng、lat，crs 为 wgs84、gcj02 或 bd09）定位网格；无坐标时用 area_code。"
         ),
         request=s.DisputeRecordSerializer,
-        responses={201: s.DisputeDetailSerializer, **_ERROR_RESPONSES},
+        responses={201: s.DisputeDetailSerializer},
     )
+    @idempotent
     def post(self, request):
         role_require(request.user, "dispute_record")
         data = dict(self.validated(s.DisputeRecordSerializer, request.data))
@@ -259,6 +220,8 @@ class DisputeListApi(_ListApi):
 
 
 class DisputeGeoJsonApi(MediationApi):
+    renderer_classes = GEOJSON_RENDERERS
+
     @extend_schema(
         operation_id="mediation_dispute_geojson",
         summary=gettext_lazy("矛盾纠纷分布 GeoJSON"),
@@ -266,8 +229,8 @@ class DisputeGeoJsonApi(MediationApi):
             "本人辖区内有位置的矛盾纠纷（FeatureCollection，WGS-84）；属性只有编号、类别、"
             "风险等级、状态和网格代码，不含当事人信息。"
         ),
-        parameters=[s.DisputeFilterSerializer],
-        responses={200: OpenApiResponse(OpenApiTypes.OBJECT, description=_("GeoJSON 要素集合"))},
+        parameters=[s.DisputeFilterSerializer, *GEOJSON_PAGE_PARAMETERS],
+        responses=geojson_responses(gettext_lazy("GeoJSON 要素集合")),
     )
     def get(self, request):
         filters = _filters(self.validated(s.DisputeFilterSerializer, request.query_params))
@@ -277,10 +240,11 @@ class DisputeGeoJsonApi(MediationApi):
             .annotate(geojson=AsGeoJSON("location", precision=7))
             .values_list("id", "category", "risk_level", "status", "cell__code", "geojson")
         )
-        return HttpResponse(_feature_collection(rows), content_type="application/geo+json")
+        text = feature_collection(self, rows.order_by("-found_at", "-pk"), _features)
+        return HttpResponse(text, content_type="application/geo+json")
 
 
-def _feature_collection(rows) -> str:
+def _features(rows) -> list[str]:
     """Splice the database's geometry text into the features (one query, no parsing)."""
     features = []
     for pk, category, risk_level, dispute_status, cell_code, geometry in rows:
@@ -297,14 +261,14 @@ def _feature_collection(rows) -> str:
         features.append(
             f'{{"type":"Feature","id":{pk:d},"properties":{properties},"geometry":{geometry}}}'
         )
-    return '{"type":"FeatureCollection","features":[' + ",".join(features) + "]}"
+    return features
 
 
 class DisputeDetailApi(MediationApi):
     @extend_schema(
         operation_id="mediation_dispute_get",
         summary=gettext_lazy("矛盾纠纷详情"),
-        responses={200: s.DisputeDetailSerializer, 404: _ERROR_RESPONSES[404]},
+        responses={200: s.DisputeDetailSerializer},
     )
     def get(self, request, pk: int):
         return Response(_dispute_detail(self, dispute_get(request.user, pk)))
@@ -315,11 +279,12 @@ class DisputeUpdateApi(MediationApi):
         operation_id="mediation_dispute_update",
         summary=gettext_lazy("更新矛盾纠纷"),
         request=s.DisputeUpdateSerializer,
-        responses={200: s.DisputeDetailSerializer, **_ERROR_RESPONSES},
+        responses={200: s.DisputeDetailSerializer},
     )
+    @idempotent
     def post(self, request, pk: int):
+        dispute = dispute_get(request.user, pk)  # out of scope: 404 whatever the role
         role_require(request.user, "dispute_update")
-        dispute = dispute_get(request.user, pk)
         data = dict(self.validated(s.DisputeUpdateSerializer, request.data))
         expected_version = data.pop("expected_version", None)
         dispute = dispute_update(
@@ -333,11 +298,12 @@ class DisputeCloseApi(MediationApi):
         operation_id="mediation_dispute_close",
         summary=gettext_lazy("矛盾纠纷结果（化解、稳控、未化解、转入其他途径）"),
         request=s.DisputeCloseSerializer,
-        responses={200: s.DisputeDetailSerializer, **_ERROR_RESPONSES},
+        responses={200: s.DisputeDetailSerializer},
     )
+    @idempotent
     def post(self, request, pk: int):
+        dispute = dispute_get(request.user, pk)  # out of scope: 404 whatever the role
         role_require(request.user, "dispute_close")
-        dispute = dispute_get(request.user, pk)
         data = self.validated(s.DisputeCloseSerializer, request.data)
         dispute = dispute_close(dispute=dispute, actor=request.user, **data)
         return Response(_dispute_detail(self, dispute))
@@ -348,11 +314,12 @@ class DisputeMediateApi(MediationApi):
         operation_id="mediation_dispute_mediate",
         summary=gettext_lazy("由矛盾纠纷开启调解案件"),
         request=s.CaseOpenFromDisputeSerializer,
-        responses={201: s.MediationCaseDetailSerializer, **_ERROR_RESPONSES},
+        responses={201: s.MediationCaseDetailSerializer},
     )
+    @idempotent
     def post(self, request, pk: int):
+        dispute = dispute_get(request.user, pk)  # out of scope: 404 whatever the role
         role_require(request.user, "case")
-        dispute = dispute_get(request.user, pk)
         data = self.validated(s.CaseOpenFromDisputeSerializer, request.data)
         case = mediation_open(actor=request.user, dispute=dispute, **data)
         return Response(_case_detail(self, case), status=status.HTTP_201_CREATED)
@@ -390,24 +357,26 @@ class CaseListApi(_ListApi):
         operation_id="mediation_case_list",
         summary=gettext_lazy("调解案件列表"),
         parameters=[s.CaseFilterSerializer],
-        responses={200: s.MediationCaseSerializer(many=True), 400: s.MediationErrorSerializer},
+        responses={200: s.MediationCaseSerializer(many=True)},
     )
     def get(self, request):
-        filters = _filters(self.validated(s.CaseFilterSerializer, request.query_params))
+        params = self.validated(s.CaseFilterSerializer, request.query_params)
         queryset = (
-            mediation_list(request.user, filters=filters)
+            mediation_list(request.user, filters=_filters(params))
             .select_related("committee", "agreement")
             .prefetch_related("mediators", "parties")
         )
-        return self.paginated(queryset, s.MediationCaseSerializer)
+        ordered_qs = ordered(queryset, s.CASE_ORDERING, params["ordering"])
+        return self.paginated(ordered_qs, s.MediationCaseSerializer)
 
     @extend_schema(
         operation_id="mediation_case_open",
         summary=gettext_lazy("受理调解案件"),
         description=gettext_lazy("可关联矛盾纠纷（dispute）或信访事项（petition）。"),
         request=s.CaseOpenSerializer,
-        responses={201: s.MediationCaseDetailSerializer, **_ERROR_RESPONSES},
+        responses={201: s.MediationCaseDetailSerializer},
     )
+    @idempotent
     def post(self, request):
         role_require(request.user, "case")
         data = dict(self.validated(s.CaseOpenSerializer, request.data))
@@ -426,7 +395,7 @@ class CaseDetailApi(MediationApi):
     @extend_schema(
         operation_id="mediation_case_get",
         summary=gettext_lazy("调解案件详情"),
-        responses={200: s.MediationCaseDetailSerializer, 404: _ERROR_RESPONSES[404]},
+        responses={200: s.MediationCaseDetailSerializer},
     )
     def get(self, request, pk: int):
         return Response(_case_detail(self, mediation_get(request.user, pk)))
@@ -438,9 +407,10 @@ class _CaseActionApi(MediationApi):
     input_serializer: type = s.MediationEmptySerializer
     right = "case"
 
+    @idempotent
     def post(self, request, pk: int):
+        case = mediation_get(request.user, pk)  # out of scope: 404 whatever the role
         role_require(request.user, self.right)
-        case = mediation_get(request.user, pk)
         data = self.validated(self.input_serializer, request.data)
         self.perform(case, request.user, data)
         return Response(_case_detail(self, mediation_get(request.user, pk)))
@@ -462,7 +432,7 @@ def _case_action(operation_id: str, summary: str, serializer=s.MediationEmptySer
             operation_id=operation_id,
             summary=summary,
             request=serializer,
-            responses={200: s.MediationCaseDetailSerializer, **_ERROR_RESPONSES},
+            responses={200: s.MediationCaseDetailSerializer},
         )
     )
 

@@ -14,6 +14,8 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.scoping import can, sees_personal_data
+from api.ordering import ordering_field, ordering_map
+from api.serializers import ApiModelSerializer
 from grid.coords import CRS_CHOICES
 from grid.models import Generation, GridCell
 from petitions import deadlines
@@ -44,7 +46,9 @@ ACTION_RIGHTS: dict[str, tuple[str, tuple[str, ...]]] = {
     "link-repeat": ("link_repeat", ("link_repeat",)),
 }
 
-ORDERINGS = ("received_at", "-received_at", "route_due", "handle_due")
+ORDERING = ordering_map("received_at", "route_due", "handle_due")
+VISIT_ORDERING = ordering_map("received_at", "headcount")
+RECEPTION_DAY_ORDERING = ordering_map("date")
 DUE_FIELDS = (
     "route_due",
     "notify_due",
@@ -63,26 +67,6 @@ def action_allowed(user, petition: Petition, action: str) -> bool:
     if not any(petition.can(t) for t in transitions):
         return False
     return can(user, right, petition)
-
-
-def flatten_errors(detail, prefix: str = "") -> dict[str, list[str]]:
-    """DRF's nested error structure as flat keys like the services use: "petitioners[0].name"."""
-    out: dict[str, list[str]] = {}
-    if isinstance(detail, dict):
-        for key, value in detail.items():
-            if isinstance(key, int):  # ListField / many=True errors are keyed by row index
-                name = f"{prefix}[{key}]"
-            else:
-                name = f"{prefix}.{key}" if prefix else str(key)
-            out.update(flatten_errors(value, name))
-    elif isinstance(detail, list) and any(isinstance(v, dict | list) for v in detail):
-        for i, value in enumerate(detail):
-            if value:
-                out.update(flatten_errors(value, f"{prefix}[{i}]"))
-    else:
-        items = detail if isinstance(detail, list) else [detail]
-        out[prefix or "non_field_errors"] = [str(v) for v in items]
-    return out
 
 
 # --- Queries ----------------------------------------------------------------------------------
@@ -126,7 +110,15 @@ class PetitionFilterSerializer(serializers.Serializer):
 
 
 class PetitionListQuerySerializer(PetitionFilterSerializer):
-    ordering = serializers.ChoiceField(choices=ORDERINGS, required=False, help_text=_("排序"))
+    ordering = ordering_field(ORDERING, "-received_at")
+
+
+class VisitListQuerySerializer(serializers.Serializer):
+    ordering = ordering_field(VISIT_ORDERING, "-received_at")
+
+
+class ReceptionDayListQuerySerializer(serializers.Serializer):
+    ordering = ordering_field(RECEPTION_DAY_ORDERING, "-date")
 
 
 class PetitionGeoQuerySerializer(PetitionFilterSerializer):
@@ -208,7 +200,7 @@ def next_deadline_payload(petition: Petition) -> dict | None:
     return {"key": key, "date": due.isoformat(), "days_left": deadlines.days_left(due)}
 
 
-class PetitionListSerializer(serializers.ModelSerializer):
+class PetitionListSerializer(ApiModelSerializer):
     """A case in the list: no petitioner data, no content, no location."""
 
     category = CategoryRefSerializer()
@@ -345,17 +337,6 @@ class RepeatCandidateSerializer(serializers.Serializer):
     )
 
 
-class ErrorsSerializer(serializers.Serializer):
-    errors = serializers.DictField(
-        child=serializers.ListField(child=serializers.CharField()),
-        help_text=_("字段名 → 错误信息；与字段无关的错误在 non_field_errors"),
-    )
-
-
-class NotFoundSerializer(serializers.Serializer):
-    detail = serializers.CharField()
-
-
 # --- Registration -----------------------------------------------------------------------------
 
 
@@ -404,7 +385,7 @@ class PetitionRegisterSerializer(LngLatMixin):
     intake_token = serializers.CharField(
         max_length=48,
         required=False,
-        help_text=_("防重复提交标识；也可用请求头 Idempotency-Key"),
+        help_text=_("防重复提交标识（与请求头 Idempotency-Key 二选一）"),
     )
 
 

@@ -2,32 +2,34 @@
 
 Every case is fetched through petitions.selectors (outside the user's grants → 404); a role
 without the right to an action gets 403; a step the transition map forbids now, or a stale
-`version`, gets 409. Errors are {"errors": {field: [messages]}} with the services' field keys.
+`version`, gets 409. Errors are in the API's one shape (api.exceptions) with the services'
+field keys; the services' own exceptions are translated there.
 """
 
 from __future__ import annotations
 
-import contextlib
 import inspect
 import json
 
 from django.contrib.gis.geos import Point
-from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F
 from django.http import HttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import generics
-from rest_framework.exceptions import APIException
-from rest_framework.pagination import PageNumberPagination
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.scoping import can
+from api.exceptions import validation_error
+from api.idempotency import idempotent
+from api.ordering import ordered
+from api.pagination import GEOJSON_PAGE_PARAMETERS, feature_collection
+from api.renderers import GEOJSON_RENDERERS
+from api.schema import geojson_responses
 from grid.coords import to_wgs84
 from petitions.api import serializers as s
 from petitions.models import Petition
@@ -42,7 +44,7 @@ from petitions.selectors_visits import (
     visit_list,
 )
 from petitions.services import workflow as wf
-from petitions.services.errors import Conflict, TransitionNotAllowed
+from petitions.services.errors import Conflict
 from petitions.services.intake import (
     petition_link_repeat,
     petition_register,
@@ -50,45 +52,20 @@ from petitions.services.intake import (
 )
 
 FORBIDDEN = _("您的角色无权执行此操作。")
-ERRORS = OpenApiResponse(s.ErrorsSerializer, description=_("输入有误"))
-FORBIDDEN_RESPONSE = OpenApiResponse(s.ErrorsSerializer, description=_("角色无此权限"))
-NOT_FOUND = OpenApiResponse(s.NotFoundSerializer, description=_("不存在或不在辖区内"))
-CONFLICT = OpenApiResponse(
-    s.ErrorsSerializer, description=_("当前状态不允许此操作，或已被他人修改（version 不一致）")
-)
-IDEMPOTENCY_KEY_MAX = 48  # the stored token is "api:<user id>:<key>", at most 64 characters
-
-
-class ApiError(APIException):
-    """An error answered as {"errors": {field: [messages]}} with the given status."""
-
-    def __init__(self, status_code: int, errors: dict):
-        self.status_code = status_code
-        super().__init__({"errors": errors})
+# Error responses (400, 401, 403, 404, 409, …) are documented for every operation by
+# api.schema.postprocess, in the one error shape.
 
 
 def _validated(serializer_class, data):
     serializer = serializer_class(data=data)
     if not serializer.is_valid():
-        raise ApiError(400, s.flatten_errors(serializer.errors))
+        raise validation_error(serializer.errors)
     return serializer
 
 
 def _require(user, right: str, petition: Petition | None = None) -> None:
     if not can(user, right, petition):
-        raise ApiError(403, {"non_field_errors": [str(FORBIDDEN)]})
-
-
-@contextlib.contextmanager
-def _service_errors():
-    """Service refusals → 409 (transition, conflict) or 400 (field errors)."""
-    try:
-        yield
-    except (TransitionNotAllowed, Conflict) as e:
-        raise ApiError(409, {"non_field_errors": e.messages}) from e
-    except ValidationError as e:
-        errors = e.message_dict if hasattr(e, "error_dict") else {"non_field_errors": e.messages}
-        raise ApiError(400, errors) from e
+        raise PermissionDenied(FORBIDDEN)
 
 
 def _organization(user, requested):
@@ -96,13 +73,13 @@ def _organization(user, requested):
     mine = user_organization_list(user)
     if requested is not None:
         if not mine.filter(pk=requested.pk).exists():
-            raise ApiError(400, {"organization": [str(_("您不属于该单位。"))]})
+            raise validation_error({"organization": [_("您不属于该单位。")]})
         return requested
     first_two = list(mine[:2])
     if not first_two:
-        raise ApiError(400, {"organization": [str(_("您的账号未关联任何单位。"))]})
+        raise validation_error({"organization": [_("您的账号未关联任何单位。")]})
     if len(first_two) > 1:
-        raise ApiError(400, {"organization": [str(_("您属于多个单位，请指定单位。"))]})
+        raise validation_error({"organization": [_("您属于多个单位，请指定单位。")]})
     return first_two[0]
 
 
@@ -114,36 +91,21 @@ def _detail(request, pk: int) -> dict:
 # --- Cases ------------------------------------------------------------------------------------
 
 
-class PetitionPagination(PageNumberPagination):
-    page_size = 50
-    page_size_query_param = "page_size"
-    max_page_size = 200
-
-
-ORDERING = {
-    "received_at": [F("received_at").asc(), F("pk").asc()],
-    "-received_at": [F("received_at").desc(), F("pk").desc()],
-    "route_due": [F("route_due").asc(nulls_last=True), F("pk").asc()],
-    "handle_due": [F("handle_due").asc(nulls_last=True), F("pk").asc()],
-}
-
-
 class PetitionListApi(generics.ListAPIView):
     permission_classes = [IsAuthenticated]
     serializer_class = s.PetitionListSerializer
-    pagination_class = PetitionPagination
 
     def get_queryset(self):
         params = _validated(s.PetitionListQuerySerializer, self.request.query_params)
         qs = petition_list(self.request.user, filters=params.filters())
-        return qs.order_by(*ORDERING[params.validated_data.get("ordering") or "-received_at"])
+        return ordered(qs, s.ORDERING, params.validated_data["ordering"])
 
     @extend_schema(
         operation_id="petitions_list",
         summary=_("信访事项列表"),
         description=_("辖区内的信访事项，可筛选、排序、分页；不含信访人个人信息。"),
         parameters=[s.PetitionListQuerySerializer],
-        responses={200: s.PetitionListSerializer(many=True), 400: ERRORS},
+        responses={200: s.PetitionListSerializer(many=True)},
     )
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
@@ -155,55 +117,46 @@ class PetitionListApi(generics.ListAPIView):
             "登记一件信访事项并返回信访编号和查询码（查询码只返回这一次）。同一 "
             "Idempotency-Key（或 intake_token）重复提交时返回已登记的事项（200，不含查询码）。"
         ),
-        parameters=[
-            OpenApiParameter(
-                "Idempotency-Key",
-                OpenApiTypes.STR,
-                OpenApiParameter.HEADER,
-                required=False,
-                description=_("防重复提交标识（至多48个字符）"),
-            )
-        ],
         request=s.PetitionRegisterSerializer,
         responses={
             201: s.RegisteredSerializer,
             200: s.RegisteredSerializer,
-            400: ERRORS,
-            403: FORBIDDEN_RESPONSE,
         },
     )
+    @idempotent
     def post(self, request, *args, **kwargs):
         _require(request.user, "register")
         data = _validated(s.PetitionRegisterSerializer, request.data).validated_data
-        token = request.headers.get("Idempotency-Key") or data.get("intake_token")
-        if token and len(token) > IDEMPOTENCY_KEY_MAX:
-            raise ApiError(400, {"Idempotency-Key": [str(_("防重复提交标识至多48个字符。"))]})
+        token = data.get("intake_token")
         lng, lat = data.get("lng"), data.get("lat")
-        with _service_errors():
-            result = petition_register(
-                actor=request.user,
-                organization=_organization(request.user, data.get("organization")),
-                channel=data["channel"],
-                source=data["source"],
-                received_at=data.get("received_at"),
-                case_type=data["case_type"],
-                category=data["category"],
-                summary=data["summary"],
-                content=data["content"],
-                address=data["address"],
-                location=(lng, lat) if lng is not None else None,
-                crs=data["crs"],
-                anonymous=data["anonymous"],
-                petitioners=[dict(row) for row in data.get("petitioners", [])],
-                cell=data.get("cell"),
-                cell_override_reason=data["cell_override_reason"],
-                # Namespaced by user: one user's key can never return another user's case.
-                intake_token=f"api:{request.user.pk}:{token}" if token else None,
-            )
+        result = petition_register(
+            actor=request.user,
+            organization=_organization(request.user, data.get("organization")),
+            channel=data["channel"],
+            source=data["source"],
+            received_at=data.get("received_at"),
+            case_type=data["case_type"],
+            category=data["category"],
+            summary=data["summary"],
+            content=data["content"],
+            address=data["address"],
+            location=(lng, lat) if lng is not None else None,
+            crs=data["crs"],
+            anonymous=data["anonymous"],
+            petitioners=[dict(row) for row in data.get("petitioners", [])],
+            cell=data.get("cell"),
+            cell_override_reason=data["cell_override_reason"],
+            # Namespaced by user: one user's key can never return another user's case.
+            intake_token=f"api:{request.user.pk}:{token}" if token else None,
+        )
         body = {"id": result.petition.pk, "receipt_no": result.petition.receipt_no}
-        if result.created:
-            return Response({**body, "query_code": result.query_code}, status=201)
-        return Response(body, status=200)
+        if not result.created:
+            return Response(body, status=200)
+        response = Response({**body, "query_code": result.query_code}, status=201)
+        # The query code is shown once and stored only hashed: an Idempotency-Key replay
+        # answers like an intake_token repeat (200 without it), never from a stored copy.
+        response.idempotent_replay = (200, body)
+        return response
 
 
 class PetitionDetailApi(APIView):
@@ -216,7 +169,7 @@ class PetitionDetailApi(APIView):
             "内容、位置、信访人（脱敏；无权查看个人信息的角色为 null）、办理记录、文书，"
             "以及当前用户现在可执行的操作。"
         ),
-        responses={200: s.PetitionDetailSerializer, 404: NOT_FOUND},
+        responses={200: s.PetitionDetailSerializer},
     )
     def get(self, request, pk: int):
         return Response(_detail(request, pk))
@@ -224,6 +177,7 @@ class PetitionDetailApi(APIView):
 
 class PetitionGeoJsonApi(APIView):
     permission_classes = [IsAuthenticated]
+    renderer_classes = GEOJSON_RENDERERS
 
     @extend_schema(
         operation_id="petitions_geojson",
@@ -232,21 +186,19 @@ class PetitionGeoJsonApi(APIView):
             "辖区内、按条件筛选的有位置的信访事项（FeatureCollection）；"
             "检举控告类仅对可查看个人信息的角色显示。"
         ),
-        parameters=[s.PetitionGeoQuerySerializer],
-        responses={
-            200: OpenApiResponse(OpenApiTypes.OBJECT, description=_("GeoJSON 要素集合")),
-            400: ERRORS,
-        },
+        parameters=[s.PetitionGeoQuerySerializer, *GEOJSON_PAGE_PARAMETERS],
+        responses=geojson_responses(_("GeoJSON 要素集合")),
     )
     def get(self, request):
         params = _validated(s.PetitionGeoQuerySerializer, request.query_params)
         rows = petition_map_list(
             request.user, filters=params.filters(), bbox=params.validated_data.get("bbox")
         )
-        return HttpResponse(_feature_collection(rows), content_type="application/geo+json")
+        text = feature_collection(self, rows, _features)
+        return HttpResponse(text, content_type="application/geo+json")
 
 
-def _feature_collection(rows) -> str:
+def _features(rows) -> list[str]:
     """Splice the database's GeoJSON geometry text into features without parsing it."""
     features = []
     for pk, receipt_no, status_, case_type, category, cell_code, geometry in rows:
@@ -264,11 +216,12 @@ def _feature_collection(rows) -> str:
         features.append(
             f'{{"type":"Feature","id":{pk:d},"properties":{props},"geometry":{geometry}}}'
         )
-    return '{"type":"FeatureCollection","features":[' + ",".join(features) + "]}"
+    return features
 
 
-class PetitionRepeatCandidatesApi(APIView):
+class PetitionRepeatCandidatesApi(generics.GenericAPIView):
     permission_classes = [IsAuthenticated]
+    serializer_class = s.RepeatCandidateSerializer
 
     @extend_schema(
         operation_id="petitions_repeat_candidates",
@@ -279,8 +232,6 @@ class PetitionRepeatCandidatesApi(APIView):
         parameters=[s.RepeatQuerySerializer],
         responses={
             200: s.RepeatCandidateSerializer(many=True),
-            400: ERRORS,
-            403: FORBIDDEN_RESPONSE,
         },
     )
     def get(self, request):
@@ -300,7 +251,8 @@ class PetitionRepeatCandidatesApi(APIView):
             .values_list("pk", flat=True)
         )
         rows = [{"petition": p, "reasons": r} for p, r in found if p.pk in visible]
-        return Response(s.RepeatCandidateSerializer(rows, many=True).data)
+        page = self.paginate_queryset(rows)
+        return self.get_paginated_response(s.RepeatCandidateSerializer(page, many=True).data)
 
 
 # --- One endpoint per workflow step -----------------------------------------------------------
@@ -335,8 +287,7 @@ class PetitionActionApi(APIView):
         _require(request.user, right, petition)
         data = dict(_validated(self.input_serializer, request.data).validated_data)
         version = data.pop("version", None)
-        with _service_errors():
-            _call(type(self).service, petition, version, actor=request.user, **data)
+        _call(type(self).service, petition, version, actor=request.user, **data)
         return Response(_detail(request, pk))
 
 
@@ -378,12 +329,8 @@ def _action_api(action: str, body, service, summary) -> type[PetitionActionApi]:
         request=body,
         responses={
             200: s.PetitionDetailSerializer,
-            400: ERRORS,
-            403: FORBIDDEN_RESPONSE,
-            404: NOT_FOUND,
-            409: CONFLICT,
         },
-    )(post)
+    )(idempotent(post))
     name = "Petition" + "".join(part.title() for part in action.split("-")) + "Api"
     attrs = {
         "action_name": action,
@@ -403,15 +350,17 @@ ACTION_APIS = {action: _action_api(action, *spec) for action, spec in ACTIONS.it
 class VisitListApi(generics.ListAPIView):
     permission_classes = [IsAuthenticated]
     serializer_class = s.VisitSerializer
-    pagination_class = PetitionPagination
 
     def get_queryset(self):
-        return visit_list(self.request.user).order_by("-received_at", "-pk")
+        params = _validated(s.VisitListQuerySerializer, self.request.query_params)
+        ordering = params.validated_data["ordering"]
+        return ordered(visit_list(self.request.user), s.VISIT_ORDERING, ordering)
 
     @extend_schema(
         operation_id="visits_list",
         summary=_("来访登记列表"),
         description=_("辖区内的来访批次；代表姓名仅对可查看个人信息的角色显示。"),
+        parameters=[s.VisitListQuerySerializer],
         responses={200: s.VisitSerializer(many=True)},
     )
     def get(self, request, *args, **kwargs):
@@ -421,8 +370,9 @@ class VisitListApi(generics.ListAPIView):
         operation_id="visits_record",
         summary=_("来访登记"),
         request=s.VisitInputSerializer,
-        responses={201: s.VisitSerializer, 400: ERRORS, 403: FORBIDDEN_RESPONSE},
+        responses={201: s.VisitSerializer},
     )
+    @idempotent
     def post(self, request, *args, **kwargs):
         from petitions.services.visits import visit_record
 
@@ -432,25 +382,24 @@ class VisitListApi(generics.ListAPIView):
         ids = set(data["petitions"])
         petitions = list(petition_list(user).filter(pk__in=ids))
         if len(petitions) != len(ids):
-            raise ApiError(400, {"petitions": [str(_("所选信访事项不存在或不在辖区内。"))]})
+            raise validation_error({"petitions": [_("所选信访事项不存在或不在辖区内。")]})
         day = None
         if data.get("reception_day"):
             day = reception_day_list(user).filter(pk=data["reception_day"]).first()
             if day is None:
-                raise ApiError(400, {"reception_day": [str(_("领导接访日不存在或不在辖区内。"))]})
-        with _service_errors():
-            visit = visit_record(
-                actor=user,
-                organization=_organization(user, data.get("organization")),
-                received_at=data.get("received_at") or timezone.now(),
-                headcount=data["headcount"],
-                representatives=data["representatives"],
-                answered_on_spot=data["answered_on_spot"],
-                resolved=data["resolved"],
-                petitions=petitions,
-                reception_day=day,
-                notes=data["notes"],
-            )
+                raise validation_error({"reception_day": [_("领导接访日不存在或不在辖区内。")]})
+        visit = visit_record(
+            actor=user,
+            organization=_organization(user, data.get("organization")),
+            received_at=data.get("received_at") or timezone.now(),
+            headcount=data["headcount"],
+            representatives=data["representatives"],
+            answered_on_spot=data["answered_on_spot"],
+            resolved=data["resolved"],
+            petitions=petitions,
+            reception_day=day,
+            notes=data["notes"],
+        )
         visit = visit_get(user, visit.pk)
         return Response(s.VisitSerializer(visit, context={"request": request}).data, status=201)
 
@@ -461,7 +410,7 @@ class VisitDetailApi(APIView):
     @extend_schema(
         operation_id="visits_detail",
         summary=_("来访登记详情"),
-        responses={200: s.VisitSerializer, 404: NOT_FOUND},
+        responses={200: s.VisitSerializer},
     )
     def get(self, request, pk: int):
         visit = visit_get(request.user, pk)
@@ -471,14 +420,16 @@ class VisitDetailApi(APIView):
 class ReceptionDayListApi(generics.ListAPIView):
     permission_classes = [IsAuthenticated]
     serializer_class = s.ReceptionDaySerializer
-    pagination_class = PetitionPagination
 
     def get_queryset(self):
-        return reception_day_list(self.request.user).order_by("-date", "-pk")
+        params = _validated(s.ReceptionDayListQuerySerializer, self.request.query_params)
+        ordering = params.validated_data["ordering"]
+        return ordered(reception_day_list(self.request.user), s.RECEPTION_DAY_ORDERING, ordering)
 
     @extend_schema(
         operation_id="reception_days_list",
         summary=_("领导接访日列表"),
+        parameters=[s.ReceptionDayListQuerySerializer],
         responses={200: s.ReceptionDaySerializer(many=True)},
     )
     def get(self, request, *args, **kwargs):
@@ -488,24 +439,24 @@ class ReceptionDayListApi(generics.ListAPIView):
         operation_id="reception_days_create",
         summary=_("安排领导接访日"),
         request=s.ReceptionDayInputSerializer,
-        responses={201: s.ReceptionDayDetailSerializer, 400: ERRORS, 403: FORBIDDEN_RESPONSE},
+        responses={201: s.ReceptionDayDetailSerializer},
     )
+    @idempotent
     def post(self, request, *args, **kwargs):
         from petitions.services.visits import reception_day_create
 
         user = request.user
         _require(user, "visit")
         data = _validated(s.ReceptionDayInputSerializer, request.data).validated_data
-        with _service_errors():
-            day = reception_day_create(
-                actor=user,
-                leader=data["leader"],
-                date=data["date"],
-                place=data["place"],
-                organization=_organization(user, data.get("organization")),
-                leader_title=data["leader_title"],
-                notes=data["notes"],
-            )
+        day = reception_day_create(
+            actor=user,
+            leader=data["leader"],
+            date=data["date"],
+            place=data["place"],
+            organization=_organization(user, data.get("organization")),
+            leader_title=data["leader_title"],
+            notes=data["notes"],
+        )
         return Response(_reception_day(request, day.pk), status=201)
 
 
@@ -524,7 +475,7 @@ class ReceptionDayDetailApi(APIView):
         operation_id="reception_days_detail",
         summary=_("领导接访日详情"),
         description=_("含接待批次、人次、当场答复、结案息访的统计。"),
-        responses={200: s.ReceptionDayDetailSerializer, 404: NOT_FOUND},
+        responses={200: s.ReceptionDayDetailSerializer},
     )
     def get(self, request, pk: int):
         return Response(_reception_day(request, pk))

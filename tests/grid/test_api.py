@@ -12,6 +12,7 @@ from grid.api.serializers import LocateResultSerializer, locate_payload
 from grid.coords import wgs84_to_gcj02
 from grid.models import GridCell
 from grid.services.locate import grid_locate
+from tests.api.shapes import error, invalid
 from tests.factories import STEP, X0, Y0, GenerationFactory, build_hierarchy, square
 
 LOCATE = reverse("grid-api:locate")
@@ -114,12 +115,14 @@ def test_locate_gcj02_and_date(api, hierarchy):
 def test_locate_bad_input(api, hierarchy, params, errors):
     response = api.get(LOCATE, params)
     assert response.status_code == 400
-    assert response.json() == errors
+    assert response.json() == invalid(errors)
 
 
 def test_locate_needs_login(client, hierarchy):
     response = client.get(LOCATE, {"lng": X0, "lat": Y0})
-    assert response.status_code == 403
+    assert response.status_code == 401
+    assert response.json() == error("not_authenticated", "身份认证信息未提供。")
+    assert response["WWW-Authenticate"] == 'Token realm="api"'
 
 
 # --- layers -------------------------------------------------------------------------------
@@ -271,11 +274,11 @@ def test_layer_unknown_level_is_404(api, hierarchy):
 def test_layer_bad_input(api, hierarchy, params, errors):
     response = api.get(layer("cell"), params)
     assert response.status_code == 400
-    assert response.json() == errors
+    assert response.json() == invalid(errors)
 
 
 def test_layer_needs_login(client, hierarchy):
-    assert client.get(layer("cell")).status_code == 403
+    assert client.get(layer("cell")).status_code == 401
 
 
 def test_layer_geometry_is_valid_geojson_text(api, hierarchy):
@@ -295,5 +298,8 @@ def test_openapi_schema_documents_the_grid_api(api):
     assert {p["name"] for p in locate["parameters"]} == {"lng", "lat", "crs", "at"}
     layer_op = paths["/api/v1/grid/layers/{level}/"]["get"]
     names = {p["name"]: p for p in layer_op["parameters"]}
-    assert set(names) == {"level", "bbox", "zoom", "generation"}
+    # `format` picks the renderer (json or geojson), like Accept: application/geo+json
+    assert set(names) == {"level", "bbox", "zoom", "generation", "format"}
+    assert names["format"]["schema"]["enum"] == ["geojson", "json"]
     assert names["level"]["schema"]["enum"] == ["cell", "community", "district", "street"]
+    assert list(layer_op["responses"]["200"]["content"]) == ["application/geo+json"]

@@ -13,6 +13,7 @@ from accounts.models import Grant, Role
 from grid.coords import wgs84_to_gcj02
 from mediation.models import Dispute, MediationCase
 from petitions import deadlines
+from tests.api.shapes import conflict, error, invalid
 from tests.factories import UserFactory
 from tests.mediation.conftest import CELL, INSIDE, INSIDE_NEIGHBOUR, NEIGHBOUR_CELL, PARTIES
 
@@ -119,7 +120,7 @@ def test_record_dispute_errors_are_keyed_by_field(worker):
     response = client.post(f"{API}/disputes/", {"lng": 121.555}, format="json")
 
     assert response.status_code == 400
-    errors = response.json()["errors"]
+    errors = response.json()["error"]["fields"]
     assert set(errors) == {"category", "risk_level", "party_count", "description"}
     assert errors["category"] == ["该字段是必填项。"]
 
@@ -133,12 +134,12 @@ def test_record_dispute_errors_are_keyed_by_field(worker):
     }
     response = client.post(f"{API}/disputes/", body, format="json")
     assert response.status_code == 400
-    assert response.json() == {"errors": {"lat": ["经度和纬度须同时提供。"]}}
+    assert response.json() == invalid({"lat": ["经度和纬度须同时提供。"]})
 
     del body["lng"]
     response = client.post(f"{API}/disputes/", body, format="json")
     assert response.status_code == 400
-    assert response.json() == {"errors": {"party_names": ["填写的姓名多于当事人数。"]}}
+    assert response.json() == invalid({"party_names": ["填写的姓名多于当事人数。"]})
 
 
 def test_list_and_detail_hide_party_names_from_the_leader(worker, district_leader, dispute):
@@ -176,7 +177,7 @@ def test_list_filters_and_pagination(worker, record):
     assert client.get(f"{API}/disputes/", {"mine": "true"}).json()["count"] == 4
     bad = client.get(f"{API}/disputes/", {"status": "nope"})
     assert bad.status_code == 400
-    assert list(bad.json()["errors"]) == ["status"]
+    assert list(bad.json()["error"]["fields"]) == ["status"]
 
 
 def test_geojson_has_no_party_data(worker, district_leader, record):
@@ -254,11 +255,11 @@ def test_update_and_close_a_dispute(worker, dispute):
         format="json",
     )
     assert stale.status_code == 409
-    assert stale.json() == {"errors": {"non_field_errors": ["该记录已被他人修改，请刷新后重试。"]}}
+    assert stale.json() == conflict("该记录已被他人修改，请刷新后重试。")
 
     no_route = client.post(f"{API}/disputes/{dispute.pk}/close/", {"outcome": "divert"})
     assert no_route.status_code == 400
-    assert no_route.json() == {"errors": {"diverted_to": ["请选择转入的途径。"]}}
+    assert no_route.json() == invalid({"diverted_to": ["请选择转入的途径。"]})
 
     diverted = client.post(
         f"{API}/disputes/{dispute.pk}/close/",
@@ -270,9 +271,7 @@ def test_update_and_close_a_dispute(worker, dispute):
 
     again = client.post(f"{API}/disputes/{dispute.pk}/close/", {"outcome": "stabilise"})
     assert again.status_code == 409
-    assert again.json() == {
-        "errors": {"non_field_errors": ["当前状态“已转入其他途径”下不能执行此操作。"]}
-    }
+    assert again.json() == conflict("当前状态“已转入其他途径”下不能执行此操作。")
 
 
 def test_out_of_scope_is_404(other_street_clerk, other_mediator, dispute, open_case):
@@ -310,13 +309,13 @@ def test_roles_without_the_right_get_403(district_leader, unit_user, dispute, op
     for url, data in forbidden:
         response = leader.post(url, data, format="json")
         assert response.status_code == 403, url
-        assert response.json() == {"detail": "您的角色无权执行此操作。"}
+        assert response.json() == error("permission_denied", "您的角色无权执行此操作。")
     unit = client_for(unit_user)
     assert unit.post(f"{API}/disputes/", body, format="json").status_code == 403
     assert unit.get(f"{API}/disputes/").json()["count"] == 0
     assert unit.get(f"{API}/cases/").json()["count"] == 0
     assert unit.get(f"{API}/cases/{case.pk}/").status_code == 404
-    assert APIClient().get(f"{API}/disputes/").status_code == 403  # not signed in
+    assert APIClient().get(f"{API}/disputes/").status_code == 401  # not signed in
 
 
 def test_case_payload_hides_parties_from_the_leader(district_leader, mediator, open_case):
@@ -447,16 +446,14 @@ def test_oral_agreement_refusal_and_termination(mediator, open_case):
     assert data["agreement"]["effective_at"] is not None
     sealed = med.post(f"{API}/cases/{oral.pk}/seal/")
     assert sealed.status_code == 409
-    assert sealed.json() == {
-        "errors": {"non_field_errors": ["口头协议自达成之日起生效，无需签名盖章。"]}
-    }
+    assert sealed.json() == conflict("口头协议自达成之日起生效，无需签名盖章。")
 
     data = med.post(f"{API}/cases/{refused.pk}/refuse/", {"party_name": "李乙"}).json()
     assert data["status"] == "refused"
     assert data["refused_by"] == "李乙"
     unknown = med.post(f"{API}/cases/{refused.pk}/refuse/", {"party_name": "赵丙"})
     assert unknown.status_code == 400
-    assert unknown.json() == {"errors": {"party_name": ["请选择本案的当事人。"]}}
+    assert unknown.json() == invalid({"party_name": ["请选择本案的当事人。"]})
 
     data = med.post(
         f"{API}/cases/{failed.pk}/terminate/",
@@ -478,12 +475,10 @@ def test_forbidden_transitions_are_409(mediator, open_case):
         format="json",
     )
     assert late.status_code == 409
-    assert late.json() == {
-        "errors": {"non_field_errors": ["当前状态“当事人拒绝调解”下不能执行此操作。"]}
-    }
+    assert late.json() == conflict("当前状态“当事人拒绝调解”下不能执行此操作。")
     no_agreement = med.post(f"{API}/cases/{case.pk}/follow-up/", {"performance": "full"})
     assert no_agreement.status_code == 409
-    assert no_agreement.json() == {"errors": {"non_field_errors": ["该案件尚未达成调解协议。"]}}
+    assert no_agreement.json() == conflict("该案件尚未达成调解协议。")
     assert MediationCase.objects.get(pk=case.pk).status == "refused"
 
 
@@ -492,7 +487,7 @@ def test_case_open_errors_and_petition_link(bureau_user, mediator, committee, re
     body = case_body(committee, mediator, parties=[PARTIES[0]])
     one_party = bureau.post(f"{API}/cases/", body, format="json")
     assert one_party.status_code == 400
-    assert one_party.json() == {"errors": {"parties": ["至少需要一名申请人和一名被申请人。"]}}
+    assert one_party.json() == invalid({"parties": ["至少需要一名申请人和一名被申请人。"]})
 
     bad_role = bureau.post(
         f"{API}/cases/",
@@ -500,11 +495,11 @@ def test_case_open_errors_and_petition_link(bureau_user, mediator, committee, re
         format="json",
     )
     assert bad_role.status_code == 400
-    assert list(bad_role.json()["errors"]) == ["parties[0].role"]
+    assert list(bad_role.json()["error"]["fields"]) == ["parties[0].role"]
 
     unknown = bureau.post(f"{API}/cases/", case_body(committee, mediator, dispute=999999), "json")
     assert unknown.status_code == 400
-    assert unknown.json() == {"errors": {"dispute": ["矛盾纠纷不存在。"]}}
+    assert unknown.json() == invalid({"dispute": ["矛盾纠纷不存在。"]})
 
     petition = register().petition
     linked = bureau.post(
@@ -555,13 +550,11 @@ def test_rounds_open_list_close_and_a_closed_round_refuses_disputes(bureau_user,
     assert closed.json()["status"] == "closed"
     refused = client_for(worker).post(f"{API}/disputes/", dispute, format="json")
     assert refused.status_code == 409
-    assert refused.json() == {
-        "errors": {"non_field_errors": ["排查轮次“本月矛盾纠纷排查”已经结束，不能再登记纠纷。"]}
-    }
+    assert refused.json() == conflict("排查轮次“本月矛盾纠纷排查”已经结束，不能再登记纠纷。")
     assert bureau.post(f"{API}/rounds/{round_id}/close/").status_code == 409
     unknown = client_for(worker).post(f"{API}/disputes/", {**dispute, "round": 999999}, "json")
     assert unknown.status_code == 400
-    assert unknown.json() == {"errors": {"round": ["排查轮次不存在。"]}}
+    assert unknown.json() == invalid({"round": ["排查轮次不存在。"]})
 
 
 def test_the_schema_documents_every_endpoint(admin_user):

@@ -15,6 +15,7 @@ from grid.models import Generation
 from petitions import deadlines
 from petitions.models import Petition, PetitionEvent, ReceptionDay, Visit
 from petitions.services.intake import query_code_check
+from tests.api.shapes import conflict, error, invalid
 from tests.factories import X0, Y0, UserFactory
 from tests.petitions.conftest import VALID_ID, bj
 
@@ -148,7 +149,7 @@ def test_list_filters_ordering_and_bad_filter(api, register, boundaries):
     assert api.get(LIST, {"status": ["registered"]}).json()["count"] == 2
     response = api.get(LIST, {"due_within": "abc", "ordering": "summary"})
     assert response.status_code == 400
-    assert set(response.json()["errors"]) == {"due_within", "ordering"}
+    assert set(response.json()["error"]["fields"]) == {"due_within", "ordering"}
 
 
 def test_list_page_size(api, register):
@@ -222,8 +223,8 @@ def test_out_of_scope_user_gets_404(as_user, case):
 
 
 def test_anonymous_is_refused(client, case):
-    assert client.get(LIST).status_code == 403
-    assert client.get(detail(case.pk)).status_code == 403
+    assert client.get(LIST).status_code == 401
+    assert client.get(detail(case.pk)).status_code == 401
 
 
 @pytest.mark.parametrize("role", [Role.LEADER, Role.GRID_WORKER])
@@ -231,7 +232,7 @@ def test_role_without_right_gets_403(as_user, case, role):
     client = as_user(_granted("viewer", role, "210204001"))
     response = post(client, action(case.pk, "route"), {"decision": "accept"})
     assert response.status_code == 403
-    assert response.json() == {"errors": {"non_field_errors": ["您的角色无权执行此操作。"]}}
+    assert response.json() == error("permission_denied", "您的角色无权执行此操作。")
     assert Petition.objects.get(pk=case.pk).status == "registered"
 
 
@@ -421,28 +422,26 @@ def test_supervise_relocate_and_link_repeat(client, case, clerk, bureau_user):
 def test_unknown_cell_and_bad_body_are_400(api, case):
     response = post(api, action(case.pk, "relocate"), {"cell_code": "999", "reason": "x"})
     assert response.status_code == 400
-    assert response.json() == {"errors": {"cell_code": ["现行网格中没有编码为“999”的网格。"]}}
+    assert response.json() == invalid({"cell_code": ["现行网格中没有编码为“999”的网格。"]})
     response = post(api, action(case.pk, "route"), {"decision": "maybe"})
     assert response.status_code == 400
-    assert list(response.json()["errors"]) == ["decision"]
+    assert list(response.json()["error"]["fields"]) == ["decision"]
 
 
 def test_forbidden_transition_is_409(api, case):
     response = post(api, action(case.pk, "close"))
     assert response.status_code == 409
-    assert response.json() == {
-        "errors": {"non_field_errors": ["当前状态“已登记”下不能执行此操作。"]}
-    }
+    assert response.json() == conflict("当前状态“已登记”下不能执行此操作。")
     assert PetitionEvent.objects.filter(petition=case).count() == 1
 
 
 def test_service_refusal_is_409(api, case):
     response = post(api, action(case.pk, "route"), {"decision": "reject", "reason": ""})
     assert response.status_code == 409
-    assert response.json() == {"errors": {"non_field_errors": ["不予受理必须说明法定理由。"]}}
+    assert response.json() == conflict("不予受理必须说明法定理由。")
 
 
-STALE = {"errors": {"non_field_errors": ["该信访事项已被他人修改，请刷新后重试。"]}}
+STALE = conflict("该信访事项已被他人修改，请刷新后重试。")
 
 
 @pytest.mark.parametrize(
@@ -534,9 +533,9 @@ def test_register_bad_id_number_is_400_in_chinese(api, category):
     bad = {**PERSON, "id_number": "110105194912310021"}
     response = post(api, REGISTER, _intake(category=category.pk, petitioners=[bad]))
     assert response.status_code == 400
-    assert response.json() == {
-        "errors": {"petitioners[0].id_number": ["身份证号校验位不正确，请核对。"]}
-    }
+    assert response.json() == invalid(
+        {"petitioners[0].id_number": ["身份证号校验位不正确，请核对。"]}
+    )
     assert Petition.objects.count() == 0
 
 
@@ -545,11 +544,11 @@ def test_register_field_errors(api, category):
     del body["channel"]
     response = post(api, REGISTER, body)
     assert response.status_code == 400
-    errors = response.json()["errors"]
+    errors = response.json()["error"]["fields"]
     assert set(errors) == {"channel", "lat", "petitioners[0].name"}
     assert errors["channel"] == ["该字段是必填项。"]
     response = post(api, REGISTER, _intake(category=category.pk, summary=" "))
-    assert response.json() == {"errors": {"summary": ["请填写信访概要。"]}}
+    assert response.json() == invalid({"summary": ["请填写信访概要。"]})
 
 
 def test_register_needs_the_right(as_user, category):
@@ -596,7 +595,7 @@ def test_geojson_bbox_and_filters(api, case):
     assert json.loads(closed.content)["features"] == []
     bad = api.get(GEOJSON, {"bbox": "1,2,3"})
     assert bad.status_code == 400
-    assert bad.json() == {"errors": {"bbox": ["bbox 格式应为 minlng,minlat,maxlng,maxlat。"]}}
+    assert bad.json() == invalid({"bbox": ["bbox 格式应为 minlng,minlat,maxlng,maxlat。"]})
 
 
 def _count_queries(client, url) -> int:
@@ -623,7 +622,8 @@ def test_query_count_is_constant(api, register, boundaries, url, django_assert_m
 def test_repeat_candidates(api, as_user, case, category):
     response = api.get(REPEATS, {"id_number": VALID_ID})
     assert response.status_code == 200
-    assert response.json() == [
+    assert response.json()["count"] == 1
+    assert response.json()["results"] == [
         {
             "id": case.pk,
             "receipt_no": case.receipt_no,
@@ -638,11 +638,11 @@ def test_repeat_candidates(api, as_user, case, category):
         REPEATS,
         {"category": category.pk, "lng": IN_CELL[0] + 0.001, "lat": IN_CELL[1]},
     )
-    assert [(r["id"], r["reasons"]) for r in near.json()] == [
+    assert [(r["id"], r["reasons"]) for r in near.json()["results"]] == [
         (case.pk, ["same_category", "nearby"])
     ]
     outsider = as_user(_granted("other_street", Role.STREET_CLERK, "210204002"))
-    assert outsider.get(REPEATS, {"id_number": VALID_ID}).json() == []
+    assert outsider.get(REPEATS, {"id_number": VALID_ID}).json()["results"] == []
     assert api.get(REPEATS, {"lng": 121.5}).status_code == 400
 
 
@@ -692,12 +692,12 @@ def test_visits_record_list_and_scope(api, as_user, case, clerk, office):
 def test_visit_errors(api, as_user, case):
     response = post(api, VISITS, {"headcount": 8, "representatives": list("甲乙丙丁戊己")})
     assert response.status_code == 400
-    assert response.json() == {"errors": {"representatives": ["集体访最多推选5名代表。"]}}
+    assert response.json() == invalid({"representatives": ["集体访最多推选5名代表。"]})
     outsider = _granted("other_street", Role.STREET_CLERK, "210204002")
     client = as_user(outsider)
     response = post(client, VISITS, {"headcount": 1, "petitions": [case.pk]})
     assert response.status_code == 400
-    assert list(response.json()["errors"]) == ["petitions"]
+    assert list(response.json()["error"]["fields"]) == ["petitions"]
 
 
 def test_reception_days(api, as_user, clerk, office):
