@@ -7,7 +7,7 @@ REDIS_URL ?= redis://127.0.0.1:6379/0
 PYTEST_ARGS ?= -n 2 --dist loadfile
 
 .DEFAULT_GOAL := help
-.PHONY: help bootstrap demo demo-data serve test test-postgis test-spatialite lint format messages bench-locate clean
+.PHONY: help bootstrap demo demo-data serve test test-postgis test-spatialite lint format messages bench bench-quick bench-scale bench-growth bench-locate bench-stats clean
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -58,9 +58,35 @@ messages: ## Refresh and compile the message catalogues (zh-hans source, English
 	@$(PY) manage.py makemessages -d djangojs -l en --ignore=.venv --ignore=var -v 0
 	@$(PY) manage.py compilemessages -v 0 --ignore=.venv
 
+# Benchmarks (PostGIS, not part of make test): bench/README.md. BENCH_ARGS passes options to
+# bench/run.py, e.g. BENCH_ARGS="--duration 5 --skip stats".
+BENCH_ARGS ?=
+
+bench: ## Whole benchmark suite on 1,000,000 petitions (cg_bench_default; about an hour)
+	@scripts/bootstrap.sh --bench
+	@scripts/services.sh
+	$(PY) bench/run.py --mode default $(BENCH_ARGS)
+
+bench-quick: ## Whole benchmark suite on 100,000 petitions (cg_bench_quick)
+	@scripts/bootstrap.sh --bench
+	@scripts/services.sh
+	$(PY) bench/run.py --mode quick $(BENCH_ARGS)
+
+bench-scale: ## Whole benchmark suite on 5,000,000 petitions (cg_bench_scale; hours)
+	@scripts/bootstrap.sh --bench
+	@scripts/services.sh
+	$(PY) bench/run.py --mode scale $(BENCH_ARGS)
+
+bench-growth: ## The last results of each bench mode side by side, growth flagged
+	@$(PY) bench/run.py --growth
+
 bench-locate: bootstrap ## Benchmark bulk assignment and grid_locate on PostGIS (not part of make test)
 	@scripts/services.sh
 	$(PY) bench/locate.py
+
+bench-stats: bootstrap ## Statistics on 1,000,000 petitions beside hand-written SQL (PostGIS; STATS_ARGS="--runs 7 --more")
+	@scripts/services.sh
+	$(PY) bench/stats.py $(STATS_ARGS)
 
 clean: ## Remove the embedded demo database and caches (keeps .venv)
 	rm -rf var/civicgrid.sqlite3 var/staticfiles .pytest_cache .ruff_cache

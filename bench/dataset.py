@@ -51,7 +51,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 ROOT = Path(__file__).resolve().parent.parent
-# The project root instead of bench/ (a module there may shadow a package, e.g. requests.py).
+# The project root instead of bench/ (a module there could shadow an installed package).
 sys.path[:] = [str(ROOT), *(p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench")]
 DEFAULT_URL = "postgis://postgres@127.0.0.1:5432/cg_bench"
 TZ = ZoneInfo("Asia/Shanghai")

@@ -159,8 +159,8 @@ def _setup_django() -> None:
     import sys
 
     os.environ.update(_bench_env())
-    # Python put bench/ first on the path (the script's directory): a bench script named like a
-    # module (bench/requests.py) would shadow the installed one for Django.
+    # Python put bench/ first on the path (the script's directory): a bench script named like an
+    # installed module would shadow it for Django.
     sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
     sys.path.insert(0, str(ROOT))
     import importlib.util

@@ -14,6 +14,7 @@ Targets: bulk ≤ 1.5× raw; grid_locate p95 ≤ 2 ms in-process and ≤ 10 ms o
 import argparse
 import datetime as dt
 import http.client
+import importlib.util
 import json
 import os
 import platform
@@ -22,6 +23,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -292,7 +294,11 @@ def bench_http(bbox, n: int) -> dict:
         points = random_points(bbox, n, seed=11)
 
         def get(lng: float, lat: float) -> dict:
-            conn.request("GET", f"{path}?lng={lng:.7f}&lat={lat:.7f}", headers={"Cookie": cookie})
+            conn.request(
+                "GET",
+                f"{path}?lng={lng:.7f}&lat={lat:.7f}",
+                headers={"Cookie": cookie, "X-Forwarded-Proto": "https"},
+            )
             response = conn.getresponse()
             body = response.read()
             if response.status != 200:
@@ -313,6 +319,14 @@ def bench_http(bbox, n: int) -> dict:
         proc.terminate()
         proc.wait(timeout=10)
     return {"server": kind, **percentiles(samples), "found": found, "n": n}
+
+
+def _load(name: str):
+    """bench/<name>.py as a module (bench/ is not a package)."""
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", ROOT / "bench" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def explain(generation) -> None:
@@ -396,6 +410,11 @@ def main() -> None:
     parser.add_argument("--explain", action="store_true", help="print the bulk query plans")
     args = parser.parse_args()
 
+    # The production settings, as bench/http_load.py serves them (secrets in files; nginx's
+    # X-Forwarded-Proto says the request came over HTTPS): this process signs the session the
+    # HTTP client presents, so it and the server must share them.
+    tmp = Path(tempfile.mkdtemp(prefix="cg-locate-"))
+    os.environ.update(_load("http_load").production_env(tmp, os.environ["DATABASE_URL"]))
     setup_django()
     generation, cells = active_generation()
     bbox = district_bbox(generation)

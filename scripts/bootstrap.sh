@@ -4,11 +4,14 @@
 #
 #   scripts/bootstrap.sh            packages for the demo (GDAL, GEOS, PROJ, SpatiaLite, fonts)
 #   scripts/bootstrap.sh --test     also PostGIS for PostgreSQL 15 and Debian's chromium
+#   scripts/bootstrap.sh --bench    PostGIS, the PostgreSQL and Redis clients and wrk (make bench)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 WANT_TEST=0
+WANT_BENCH=0
 [[ "${1:-}" == "--test" ]] && WANT_TEST=1
+[[ "${1:-}" == "--bench" ]] && WANT_BENCH=1
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 die() { printf '\033[31mERROR: %s\033[0m\n' "$*" >&2; exit 1; }
@@ -18,6 +21,10 @@ PKGS=(gdal-bin libgdal-dev libgeos-dev libproj-dev libsqlite3-mod-spatialite get
       python3-venv fonts-noto-cjk libpango-1.0-0 libpangoft2-1.0-0)
 if [[ $WANT_TEST == 1 ]]; then
   PKGS+=(postgresql-15-postgis-3 chromium redis-tools postgresql-client poppler-utils nginx-light openssl)
+fi
+if [[ $WANT_BENCH == 1 ]]; then
+  # wrk: the HTTP load generator of bench/requests.py (its Lua script is bench/wrk.lua).
+  PKGS+=(postgresql-15-postgis-3 redis-tools postgresql-client wrk)
 fi
 missing=()
 for p in "${PKGS[@]}"; do
