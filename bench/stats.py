@@ -44,7 +44,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-# The project root instead of bench/ (a module there may shadow a package, e.g. requests.py).
+# The project root instead of bench/ (a module there could shadow an installed package).
 sys.path[:] = [str(ROOT), *(p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench")]
 
 from bench import dataset  # noqa: E402
@@ -426,8 +426,8 @@ def bench_records(client, user, area: str, period, runs: int) -> dict:
 
     def engine():
         records = figure_records(key="petitions_total", area_code=area, period=period)
-        page = Paginator(scoped_records(user, records), PAGE_SIZE).get_page(1)
-        return [o.pk for o in page], page.paginator.count, record_rows(page, user)
+        page = Paginator(scoped_records(user, records, area_code=area), PAGE_SIZE).get_page(1)
+        return [o["pk"] for o in page], page.paginator.count, record_rows(page, user)
 
     def raw():
         return q(PAGE_ROWS_SQL, params), q(COUNT_SQL, params)[0][0]

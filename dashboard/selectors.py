@@ -28,13 +28,14 @@ import hashlib
 import json
 import math
 from dataclasses import dataclass
+from json.encoder import encode_basestring
 from urllib.parse import urlencode
 
 from django.contrib.gis.db.models.functions import AsGeoJSON
 from django.contrib.gis.geos import Polygon
 from django.core.cache import cache
 from django.db import connection
-from django.db.models import F, OuterRef, Q, QuerySet, Subquery
+from django.db.models import CharField, F, Func, OuterRef, Q, QuerySet, Subquery, TextField, Value
 from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.urls import NoReverseMatch, reverse
@@ -51,12 +52,16 @@ from dashboard.stats.engine import (
     _resolve,
     _roll_up,
     area_q,
+    display_of,
     family_buckets,
+    family_sql,
     figure_filter,
     figure_parts,
+    figure_value,
+    make_ctx,
     make_figure,
 )
-from dashboard.stats.families import FAMILIES, Ctx, Family
+from dashboard.stats.families import FAMILIES, Ctx, Family, family_get
 from grid.models import Community, District, Generation, GenerationEvent, GridCell, Street
 from mediation.models import Dispute, DisputeEvent, MediationCase, MediationEvent
 from mediation.selectors import dispute_list
@@ -504,6 +509,13 @@ def _check(figure: str, level: str, boundaries: str) -> None:
 
 
 def _choropleth(figure, period, level, parent, prefixes, today) -> str:
+    if connection.vendor == "postgresql" and not today:
+        return _choropleth_one_statement(figure, period, level, parent, prefixes)
+    return _choropleth_portable(figure, period, level, parent, prefixes, today)
+
+
+def _choropleth_portable(figure, period, level, parent, prefixes, today) -> str:
+    """The areas, figures_for_areas (or figures_today), then the geometry: any database."""
     areas = _level_areas(level, prefixes)
     if parent and not areas:
         area_get(parent)  # 404 for a parent that does not exist
@@ -537,6 +549,115 @@ def _choropleth(figure, period, level, parent, prefixes, today) -> str:
         "legend": key,
     }
     return _feature_collection(level, members, features)
+
+
+def _areas_with_counts(defn, period: Period, level: str, prefixes: list[str]) -> list[tuple]:
+    """PostgreSQL, ONE statement: the active generation's areas of `level` under the prefixes,
+    ordered by code, each as (id, code, name, parent_code, parent_name, GeoJSON geometry text,
+    then every count of the figure's families in order). The families' statements are those of
+    figures_for_areas (engine.family_sql, fast path or replay as it decides), as CTEs grouped
+    at the level's code length and joined to the areas by code: on one level a bucket is one
+    area's counts, as engine._roll_up sums them."""
+    ctx = make_ctx(period, None)
+    length = LEVELS[level]
+    qn = connection.ops.quote_name
+    ctes, columns, joins, params = [], [], [], []
+    for i, name in enumerate(sorted(defn.families())):
+        family = family_get(name, ctx)
+        sql, found = family_sql(family, ctx, prefixes, length)
+        ctes.append(f"f{i} AS ({sql})")
+        params.extend(found)
+        columns += [f"f{i}.{qn(f'_c{j}')}" for j in range(len(family.names()))]
+        joins.append(f"LEFT JOIN f{i} ON f{i}.{qn('_b')} = t.{qn('a_code')}")
+    model = LEVEL_MODELS[level]
+    under = Q()
+    for prefix in prefixes:
+        under |= Q(code__startswith=prefix)
+    parent = PARENT_NAME[level]
+    areas = (
+        model.objects.filter(generation__status=Generation.Status.ACTIVE)
+        .filter(under)
+        .order_by()
+        .values(
+            a_id=F("id"),
+            a_code=F("code"),
+            a_name=F("name"),
+            a_parent=F("parent_code") if parent else Value(None, output_field=CharField()),
+            p_name=F(f"{parent}__name") if parent else Value(None, output_field=CharField()),
+            a_geometry=Func(
+                Coalesce("geom_simple", "geom"),
+                Value(GEOJSON_PRECISION),
+                function="ST_AsGeoJSON",
+                output_field=TextField(),
+            ),
+        )
+    )
+    sql, found = areas.query.sql_with_params()
+    out = ", ".join(
+        f"t.{qn(c)}" for c in ("a_id", "a_code", "a_name", "a_parent", "p_name", "a_geometry")
+    )
+    statement = (
+        f"{'WITH ' + ', '.join(ctes) if ctes else ''} SELECT {out}"
+        f"{''.join(', ' + c for c in columns)} FROM ({sql}) t {' '.join(joins)}"
+        f" ORDER BY t.{qn('a_code')}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(statement, [*params, *found])
+        return cursor.fetchall()
+
+
+def _choropleth_one_statement(figure, period, level, parent, prefixes) -> str:
+    """_choropleth on PostgreSQL (recorded boundaries): one statement returns the areas, their
+    counts and their geometry text; the values, legend and classes are computed from the counts
+    as make_figure does, and the FeatureCollection is joined as text (no Figure or feature dict
+    per area)."""
+    defn = FIGURE_DEFS[figure]
+    rows = _areas_with_counts(defn, period, level, prefixes)
+    if parent and not rows:
+        area_get(parent)  # 404 for a parent that does not exist
+    # Position of each term's count in the row (after the 6 area columns), families in order.
+    offset, index = 6, {}
+    for name in sorted(defn.families()):
+        for count_name in FAMILIES[name].names():
+            index[(name, count_name)] = offset
+            offset += 1
+    num_at = [index[t] for t in defn.numerator]
+    den_at = [index[t] for t in defn.denominator] if defn.denominator else None
+    numbers = []
+    for row in rows:
+        num = sum(int(row[i] or 0) for i in num_at)
+        den = sum(int(row[i] or 0) for i in den_at) if den_at is not None else None
+        numbers.append((num, den, figure_value(defn, num, den)))
+    key = legend([n[2] for n in numbers], defn.kind)
+    breaks = key["breaks"]
+    members = {
+        "figure": figure_meta(figure),
+        "period": {"key": period.key(), "label": period.label()},
+        "level": level,
+        "parent": parent,
+        "boundaries": "recorded",
+        "legend": key,
+    }
+    head = json.dumps({"type": "FeatureCollection", **members}, ensure_ascii=False)[:-1]
+    text = encode_basestring
+    fixed = f',"level":{text(level)},'
+    below = json.dumps(child_level(level))
+    parts = []
+    for row, (num, den, value) in zip(rows, numbers, strict=True):
+        pk, code, name, parent_code, parent_name, geometry = row[:6]
+        cls = class_of(value, breaks)
+        parts.append(
+            f'{{"type":"Feature","id":{pk:d},"properties":{{"code":{text(code)},'
+            f'"name":{text(name)}{fixed}'
+            f'"parent_code":{"null" if parent_code is None else text(parent_code)},'
+            f'"parent_name":{"null" if parent_name is None else text(parent_name)},'
+            f'"child_level":{below},"value":{json.dumps(value)},'
+            f'"display":{text(display_of(value))},"numerator":{num:d},'
+            f'"denominator":{"null" if den is None else f"{den:d}"},'
+            f'"class":{"null" if cls is None else f"{cls:d}"}}},'
+            f'"geometry":{geometry or "null"}}}'
+        )
+    return head + ',"features":[' + ",".join(parts) + "]}"
 
 
 # --- area panel ---------------------------------------------------------------------------------

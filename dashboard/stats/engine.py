@@ -226,14 +226,19 @@ class Figure:
 
     @property
     def display(self) -> str:
-        if self.value is None:
-            return "—"
-        if isinstance(self.value, float):
-            return f"{self.value:.2f}"
-        return str(self.value)
+        return display_of(self.value)
 
     def to_dict(self) -> dict:
         return {k: str(v) if k in ("label", "unit") else v for k, v in asdict(self).items()}
+
+
+def display_of(value) -> str:
+    """A figure's value as shown: "—" for no value (a zero base), rates with two decimals."""
+    if value is None:
+        return "—"
+    if isinstance(value, float):
+        return f"{value:.2f}"
+    return str(value)
 
 
 def _ratio(numerator: int, denominator: int, scale: int) -> float | None:
@@ -250,12 +255,16 @@ def make_figure(
     and unit already translated (many areas at once: gettext once, not per area)."""
     num = sum(counts.get(t, 0) for t in defn.numerator)
     den = sum(counts.get(t, 0) for t in defn.denominator) if defn.denominator else None
-    if defn.kind == "count":
-        value = num
-    else:
-        value = _ratio(num, den or 0, 100 if defn.kind == "rate" else 1000)
+    value = figure_value(defn, num, den)
     label, unit = texts or (str(defn.label), str(defn.unit))
     return Figure(defn.key, label, value, num, den, unit, filter)
+
+
+def figure_value(defn: FigureDef, num: int, den: int | None) -> int | float | None:
+    """The figure's value from its summed numerator and denominator (rates rounded half up)."""
+    if defn.kind == "count":
+        return num
+    return _ratio(num, den or 0, 100 if defn.kind == "rate" else 1000)
 
 
 # --- the set-based aggregate ----------------------------------------------------------------
@@ -292,14 +301,13 @@ def _columns(family: Family) -> dict:
     return cols
 
 
-def family_buckets(family: Family, ctx: Ctx, codes: list[str]) -> dict[str, dict[str, int]]:
-    """ONE query: the family's counts grouped by the area-code prefix of the longest code.
-
-    The family's rows (one per record, state as per-record aggregates) are the derived table of
-    a GROUP BY on substr(area, 1, L): the ORM has no derived tables, so the outer statement is
-    written here around the ORM's compiled SQL (portable: SUBSTR, SUM, GROUP BY work alike on
-    PostgreSQL and SQLite)."""
-    length = max(len(c) for c in codes)
+def family_sql(family: Family, ctx: Ctx, codes: list[str], length: int) -> tuple[str, tuple]:
+    """The statement of family_buckets: the family's rows under `codes`, their counts grouped
+    by substr(area, 1, length); columns `_b` (the bucket), then one per count name in order
+    (`_c0`, `_c1` …). The family's rows (one per record, state as per-record aggregates) are its
+    derived table: the ORM has no derived tables, so the outer statement is written here around
+    the ORM's compiled SQL (portable: SUBSTR, SUM, GROUP BY work alike on PostgreSQL and
+    SQLite)."""
     columns = _columns(family)
     inner = (
         family.rows(ctx)
@@ -311,9 +319,18 @@ def family_buckets(family: Family, ctx: Ctx, codes: list[str]) -> dict[str, dict
     sql, params = inner.query.sql_with_params()
     q = connection.ops.quote_name
     bucket = f"SUBSTR(t.{q('_area')}, 1, {int(length)})"
-    sums = ", ".join(f"SUM(t.{q(c)})" for c in columns)
+    sums = ", ".join(f"SUM(t.{q(c)}) AS {q(f'_c{i}')}" for i, c in enumerate(columns))
+    return (
+        f"SELECT {bucket} AS {q('_b')}, {sums} FROM ({sql}) t GROUP BY {bucket}",
+        tuple(params),
+    )
+
+
+def family_buckets(family: Family, ctx: Ctx, codes: list[str]) -> dict[str, dict[str, int]]:
+    """ONE query: the family's counts grouped by the area-code prefix of the longest code."""
+    sql, params = family_sql(family, ctx, codes, max(len(c) for c in codes))
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {bucket}, {sums} FROM ({sql}) t GROUP BY {bucket}", params)
+        cursor.execute(sql, params)
         found = cursor.fetchall()
     names = family.names()
     return {row[0]: {n: int(v or 0) for n, v in zip(names, row[1:], strict=True)} for row in found}
@@ -366,7 +383,7 @@ def make_ctx(
         else:
             latest = last_write()
             current = latest is None or moment >= latest
-    return Ctx(period, moment, generation_id, current)
+    return Ctx(period, moment, generation_id, current, live=current and as_of is None)
 
 
 def _defs(keys: list[str] | None) -> list[FigureDef]:

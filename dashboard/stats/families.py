@@ -96,6 +96,10 @@ class Ctx:
     generation_id: int | None = None
     # Nothing was written after as_of: the current columns are the state at as_of (fast path).
     current: bool = False
+    # As of now (no as_of given, fast path): every record written so far counts, so the
+    # `created_at <= as_of` cut is left out (it would be true of every row and cost a filter per
+    # row: the month's petitions of a district counted in 28 ms with it, 16 ms without).
+    live: bool = False
 
     @property
     def s(self) -> dt.datetime:
@@ -139,6 +143,11 @@ def _last(rel: str, *conditions: Q) -> Max:
     return Max(f"{rel}__id", filter=Q(*conditions))
 
 
+def _created_by(ctx: Ctx) -> dict:
+    """The filter of records created by the as-of instant (none when as of now)."""
+    return {} if ctx.live else {"created_at__lte": ctx.as_of}
+
+
 def _written_by(rel: str, ctx: Ctx) -> Q:
     return Q(**{f"{rel}__recorded_at__lte": ctx.as_of})
 
@@ -162,7 +171,7 @@ def _flag(condition: Q) -> Case:
 
 def _intake_rows(ctx: Ctx) -> QuerySet:
     """信访总量: petitions received in P (each Petition is a new case; repeats are separate rows)."""
-    return Petition.objects.filter(_during("received_at", ctx.s, ctx.e), created_at__lte=ctx.as_of)
+    return Petition.objects.filter(_during("received_at", ctx.s, ctx.e), **_created_by(ctx))
 
 
 def _routing_rows(ctx: Ctx) -> QuerySet:
@@ -176,7 +185,7 @@ def _routing_rows(ctx: Ctx) -> QuerySet:
         _during("received_at", ctx.s - lag, ctx.e - lag),
         route_due__gte=ctx.period.start,
         route_due__lte=ctx.period.end,
-        created_at__lte=ctx.as_of,
+        **_created_by(ctx),
     ).annotate(
         _last_routing=_last("events", written, Q(events__action__in=ROUTING_STATE)),
         _last_timely=_last(
@@ -242,16 +251,14 @@ def _evaluation_rows(ctx: Ctx) -> QuerySet:
 
 
 def _repeat_rows(ctx: Ctx) -> QuerySet:
-    return RepeatSubmission.objects.filter(
-        _during("received_at", ctx.s, ctx.e), created_at__lte=ctx.as_of
-    )
+    return RepeatSubmission.objects.filter(_during("received_at", ctx.s, ctx.e), **_created_by(ctx))
 
 
 def _visit_rows(ctx: Ctx) -> QuerySet:
     qs = Visit.objects.filter(_during("received_at", ctx.s, ctx.e))
     # Visit has no write timestamp yet; when it gains `created_at` the as-of cut applies to it.
     if any(f.name == "created_at" for f in Visit._meta.concrete_fields):
-        qs = qs.filter(created_at__lte=ctx.as_of)
+        qs = qs.filter(**_created_by(ctx))
     return qs
 
 
@@ -265,7 +272,7 @@ def _dispute_rows(ctx: Ctx) -> QuerySet:
     before_start = Q(events__at__lt=ctx.s)
     before_end = Q(events__at__lt=ctx.e)
     return (
-        Dispute.objects.filter(found_at__lt=ctx.e, created_at__lte=ctx.as_of)
+        Dispute.objects.filter(found_at__lt=ctx.e, **_created_by(ctx))
         .annotate(
             _last_start=_last("events", written, before_start),
             _last_start_open=_last(
@@ -292,7 +299,7 @@ def _disputes_found_rows(ctx: Ctx) -> QuerySet:
     """矛盾纠纷 (件): disputes found in P — the same records as the `found` count of the disputes
     family (found in P ⇒ in its base), without that family's replay of every open dispute's
     events, so the count and its 同比/环比 stay cheap."""
-    return Dispute.objects.filter(_during("found_at", ctx.s, ctx.e), created_at__lte=ctx.as_of)
+    return Dispute.objects.filter(_during("found_at", ctx.s, ctx.e), **_created_by(ctx))
 
 
 def _mediation_rows(ctx: Ctx) -> QuerySet:
@@ -433,7 +440,7 @@ def _routing_base(ctx: Ctx) -> QuerySet:
         _during("received_at", ctx.s - lag, ctx.e - lag),
         route_due__gte=ctx.period.start,
         route_due__lte=ctx.period.end,
-        created_at__lte=ctx.as_of,
+        **_created_by(ctx),
     )
 
 
@@ -443,7 +450,7 @@ def _closure_rows_now(ctx: Ctx) -> QuerySet:
     ytd_start = local_midnight(ctx.period.year_to_date().start)
     since = min(ctx.s, ytd_start)
     return Petition.objects.filter(
-        _during("accepted_at", since, ctx.e), created_at__lte=ctx.as_of
+        _during("accepted_at", since, ctx.e), **_created_by(ctx)
     ).annotate(
         _in_period=_flag(Q(accepted_at__gte=ctx.s)),
         _in_ytd=_flag(Q(accepted_at__gte=ytd_start)),

@@ -249,3 +249,66 @@ def test_bad_parameters(client, data, bureau_viewer):
         client.get(RECORDS, {**base, "key": "petitions_total", "period": "13/2026"}).status_code
         == 400
     )
+
+
+def _sql(qs) -> str:
+    return str(qs.query)
+
+
+def _area_filters(qs) -> int:
+    """How many `area_code LIKE` conditions the statement has (PostgreSQL casts to text)."""
+    return len(re.findall(r'"area_code"(?:::text)? LIKE', _sql(qs)))
+
+
+@pytest.mark.parametrize("who", ["bureau", "street_a", "leader"])
+def test_an_area_the_grants_cover_lists_the_same_rows_without_the_scope_filter(
+    data, bureau_viewer, street_a, leader_viewer, who
+):
+    """Records all under an area the user's grants cover are all in their petition scope: the
+    list drops the scope's own area filter, and its rows are those of the scoped list."""
+    from petitions.models import Petition
+
+    user, area = {"bureau": (bureau_viewer, D), "street_a": (street_a, A),
+                  "leader": (leader_viewer, D)}[who]  # fmt: skip
+    records = figure_records(key="petitions_total", area_code=area, period=MARCH)
+    covered = views_report.scoped_records(user, records, area_code=area)
+    scoped = views_report.scoped_records(user, records)
+    assert _area_filters(covered) == 1
+    assert _area_filters(scoped) == 2
+    rows = views_report.record_rows(covered, user)
+    assert rows == views_report.record_rows(scoped, user)
+    assert len(rows) == {D: 9, A: 6}[area]
+    # The rows (values) are the rows of the model instances, category path and all.
+    by_instance = views_report.record_rows(
+        Petition.objects.filter(pk__in=[r["pk"] for r in covered]).order_by("-received_at", "-pk"),
+        user,
+    )
+    assert rows == by_instance
+
+
+def test_an_area_outside_the_grants_keeps_the_scope_filter(data, street_a):
+    records = figure_records(key="petitions_total", area_code=D, period=MARCH)
+    listed = views_report.scoped_records(street_a, records, area_code=D)
+    assert _area_filters(listed) == 2
+    assert {r["area_code"][:9] for r in listed} == {A}
+    assert len(listed) == 6
+
+
+def test_as_of_now_leaves_out_the_creation_cut_and_counts_the_same(data):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    now = figure_records(key="petitions_total", area_code=D, period=MARCH)
+    cut = figure_records(key="petitions_total", area_code=D, period=MARCH, as_of=timezone.now())
+    assert '"created_at" <=' not in _sql(now)
+    assert '"created_at" <=' in _sql(cut)
+    assert sorted(now.values_list("pk", flat=True)) == sorted(cut.values_list("pk", flat=True))
+    before = timezone.now() - dt.timedelta(days=3650)
+    assert not figure_records(key="petitions_total", area_code=D, period=MARCH, as_of=before)
+    live = figures_for_areas(area_codes=[D, A, B], period=MARCH)
+    then = figures_for_areas(area_codes=[D, A, B], period=MARCH, as_of=timezone.now())
+    for code, figures in live.items():
+        for key, fig in figures.items():
+            other = then[code][key]
+            assert (fig.numerator, fig.denominator) == (other.numerator, other.denominator), key
