@@ -54,25 +54,9 @@ RAW_LOOKUP = """
 
 def ensure_database() -> None:
     """Create the bench database if it does not exist (PostGIS is added by migrate)."""
-    import environ
-    import psycopg2
+    from bench.pg import ensure_database as create
 
-    cfg = environ.Env.db_url_config(os.environ["DATABASE_URL"])
-    if "postgis" not in cfg["ENGINE"]:
-        sys.exit("bench/locate.py needs PostGIS: set DATABASE_URL=postgis://…")
-    conn = psycopg2.connect(
-        dbname="postgres",
-        user=cfg["USER"] or None,
-        password=cfg["PASSWORD"] or None,
-        host=cfg["HOST"] or None,
-        port=cfg["PORT"] or None,
-    )
-    conn.autocommit = True
-    with conn.cursor() as cur:
-        cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", [cfg["NAME"]])
-        if cur.fetchone() is None:
-            cur.execute(f'CREATE DATABASE "{cfg["NAME"]}"')
-    conn.close()
+    create(os.environ["DATABASE_URL"], "bench/locate.py (DATABASE_URL)")
 
 
 def setup_django():

@@ -52,25 +52,9 @@ def sh(cmd: list[str], **kw) -> subprocess.CompletedProcess:
 
 
 def ensure_database(url: str) -> None:
-    import environ
-    import psycopg2
+    from bench.pg import ensure_database as create
 
-    cfg = environ.Env.db_url_config(url)
-    if "postgis" not in cfg["ENGINE"]:
-        sys.exit("make bench needs PostGIS: --db postgis://…")
-    conn = psycopg2.connect(
-        dbname="postgres",
-        user=cfg["USER"] or None,
-        password=cfg["PASSWORD"] or None,
-        host=cfg["HOST"] or None,
-        port=cfg["PORT"] or None,
-    )
-    conn.autocommit = True
-    with conn.cursor() as cur:
-        cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", [cfg["NAME"]])
-        if cur.fetchone() is None:
-            cur.execute(f'CREATE DATABASE "{cfg["NAME"]}"')
-    conn.close()
+    create(url, "make bench")
 
 
 def json_step(name: str, cmd: list[str], results: dict, timings: dict) -> dict | None:
