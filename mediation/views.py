@@ -75,13 +75,19 @@ class StaffPage(LoginRequiredMixin):
     login_url = reverse_lazy("grid:login")
 
 
-def role_require(user, *rights: str) -> None:
-    """The API's role rights (mediation.api.views.ACTION_ROLES) hold for the pages too: 403
-    unless one of the user's roles has one of `rights`."""
+def role_rights(user) -> dict[str, bool]:
+    """The API's role rights (mediation.api.views.ACTION_ROLES) for this user, right → bool: the
+    pages refuse (role_require) and leave out (the detail contexts) what the roles lack."""
     from accounts.scoping import roles
     from mediation.api.views import ACTION_ROLES
 
-    if not any(roles(user) & ACTION_ROLES[right] for right in rights):
+    user_roles = roles(user)
+    return {right: bool(user_roles & allowed) for right, allowed in ACTION_ROLES.items()}
+
+
+def role_require(user, right: str) -> None:
+    """403 unless one of the user's roles has `right` (as the API's role_require)."""
+    if not role_rights(user)[right]:
         raise PermissionDenied(_("您的角色无权执行此操作。"))
 
 
@@ -210,6 +216,7 @@ class HomeView(StaffPage, TemplateView):
             open_cases=selectors.mediation_list(user, {"mine": True})
             .filter(status__in=["accepted", "in_progress"])
             .count(),
+            rights=role_rights(user),
         )
         return context
 
@@ -237,6 +244,7 @@ class DisputeListView(StaffPage, View):
                 "statuses": Dispute.Status.choices,
                 "categories": Dispute.Category.choices,
                 "risks": Dispute.Risk.choices,
+                "rights": role_rights(request.user),
             },
         )
 
@@ -300,7 +308,9 @@ class DisputeCreateView(StaffPage, View):
 
 
 def dispute_context(request, dispute: Dispute, **overrides) -> dict:
-    outcomes = [o for o in CLOSE_OUTCOMES if dispute.can(o)]
+    """The dispute page: a form for each step its status allows now and the user's roles may take."""
+    rights = role_rights(request.user)
+    outcomes = [o for o in CLOSE_OUTCOMES if dispute.can(o)] if rights["dispute_close"] else []
     visible_cases = set(
         selectors.mediation_list(request.user, {})
         .filter(dispute=dispute)
@@ -311,10 +321,11 @@ def dispute_context(request, dispute: Dispute, **overrides) -> dict:
         "events": event_rows(dispute.events.select_related("actor"), Dispute.Status),
         "cases": [(c, c.pk in visible_cases) for c in dispute.mediation_cases.all()],
         "update_form": forms.DisputeUpdateForm.for_dispute(dispute)
-        if dispute.can("update")
+        if dispute.can("update") and rights["dispute_update"]
         else None,
         "close_form": forms.DisputeCloseForm(outcomes=outcomes) if outcomes else None,
-        "can_mediate": dispute.can("mediate"),
+        "can_mediate": dispute.can("mediate") and rights["dispute_mediate"],
+        "rights": rights,
         "petition_visible": False,
         "map_config": None,
     }
@@ -406,6 +417,12 @@ class CaseOpenView(StaffPage, View):
             raise Http404
         return selectors.dispute_get(self.request.user, int(pk))
 
+    @staticmethod
+    def right(dispute) -> str:
+        """As the API: the screening side may refer a dispute (disputes/<id>/mediate/); a case
+        without one (a party's application) is opened by the mediators' side (cases/)."""
+        return "case" if dispute is None else "dispute_mediate"
+
     def initial_parties(self, dispute) -> list[dict]:
         names = list(dispute.party_names) if dispute else []
         rows = [
@@ -418,8 +435,7 @@ class CaseOpenView(StaffPage, View):
 
     def get(self, request):
         dispute = self.dispute()
-        # Mediators accept cases; the screening side refers its disputes to a committee.
-        role_require(request.user, "case", "dispute_update")
+        role_require(request.user, self.right(dispute))
         initial = {}
         if dispute is not None:
             initial = {
@@ -442,8 +458,7 @@ class CaseOpenView(StaffPage, View):
 
     def post(self, request):
         dispute = self.dispute()
-        # Mediators accept cases; the screening side refers its disputes to a committee.
-        role_require(request.user, "case", "dispute_update")
+        role_require(request.user, self.right(dispute))
         form = forms.CaseOpenForm(request.POST, user=request.user)
         formset = forms.PartyFormSet(request.POST, prefix="party")
         if not (form.is_valid() and formset.is_valid()):
@@ -517,6 +532,7 @@ class CaseListView(StaffPage, View):
                 "filters": filters,
                 "statuses": MediationCase.Status.choices,
                 "types": MediationCase.Type.choices,
+                "rights": role_rights(request.user),
             },
         )
 
@@ -538,7 +554,9 @@ def confirmation_of(agreement: Agreement | None) -> JudicialConfirmation | None:
 
 
 def case_context(request, case: MediationCase, bound: dict | None = None) -> dict:
-    """The case page: everything on it, and a form for each step allowed now."""
+    """The case page: everything on it, and a form for each step its status allows now and the
+    user's roles may take."""
+    rights = role_rights(request.user)
     agreement = agreement_of(case)
     confirmation = confirmation_of(agreement)
     parties = list(case.parties.all())
@@ -575,7 +593,7 @@ def case_context(request, case: MediationCase, bound: dict | None = None) -> dic
     shown = {
         name.replace("-", "_"): bound.get(name) or factory()
         for name, (allowed, factory) in action_forms.items()
-        if allowed
+        if allowed and rights[case_action_right(name)]
     }
     return {
         "case": case,
@@ -586,13 +604,14 @@ def case_context(request, case: MediationCase, bound: dict | None = None) -> dic
         "agreement": agreement,
         "written": written,
         "effective": effective,
-        "unsigned": unsigned if case.can("sign") else [],
+        "unsigned": unsigned if case.can("sign") and rights[case_action_right("sign")] else [],
         "follow_ups": list(agreement.follow_ups.all()) if agreement else [],
         "confirmation": confirmation,
         "confirmation_deadline": case_services.confirmation_due(agreement) if agreement else None,
         "route_labels": [str(ROUTE_LABELS.get(r, r)) for r in case.other_routes],
         "events": event_rows(case.events.select_related("actor"), MediationCase.Status),
         "forms": shown,
+        "rights": rights,
     }
 
 
@@ -616,6 +635,11 @@ def _need_confirmation(case: MediationCase):
     if confirmation is None:
         raise ValidationError(_("尚未申请司法确认。"))
     return confirmation
+
+
+def case_action_right(action: str) -> str:
+    """The ACTION_ROLES right a step of a case needs (as the API's _CaseActionApi.right)."""
+    return "case_follow_up" if action == "follow-up" else "case"
 
 
 # action → (form class or factory taking the case, service call, success message)
@@ -697,7 +721,7 @@ class CaseActionView(StaffPage, View):
         if action not in CASE_ACTIONS:
             raise Http404
         case = selectors.mediation_get(request.user, pk)
-        role_require(request.user, "case_follow_up" if action == "follow-up" else "case")
+        role_require(request.user, case_action_right(action))
         make_form, run, done = CASE_ACTIONS[action]
         form = make_form(case, request.POST)
         if form.is_valid():

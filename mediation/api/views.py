@@ -72,7 +72,10 @@ ACTION_ROLES: dict[str, frozenset[str]] = {
     "dispute_record": _SCREENING,
     "dispute_update": _SCREENING,
     "dispute_close": _SCREENING,
-    "case": _MEDIATION,  # open a case (also from a dispute) and every step on it
+    "case": _MEDIATION,  # open a case and every step on it
+    # Refer a dispute to a committee (人民调解法 第十八条): the screening side refers the disputes
+    # it found, the mediators' side accepts them; either opens the case from the dispute.
+    "dispute_mediate": _SCREENING | _MEDIATION,
     # Grid workers visit the parties of disputes in their cells (SPEC §6 "follow-ups").
     "case_follow_up": _MEDIATION | {Role.GRID_WORKER},
 }
@@ -319,7 +322,7 @@ class DisputeMediateApi(MediationApi):
     @idempotent
     def post(self, request, pk: int):
         dispute = dispute_get(request.user, pk)  # out of scope: 404 whatever the role
-        role_require(request.user, "case")
+        role_require(request.user, "dispute_mediate")
         data = self.validated(s.CaseOpenFromDisputeSerializer, request.data)
         case = mediation_open(actor=request.user, dispute=dispute, **data)
         return Response(_case_detail(self, case), status=status.HTTP_201_CREATED)

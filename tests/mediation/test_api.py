@@ -584,3 +584,91 @@ def test_a_user_with_no_grant_sees_nothing(db, dispute):
     client = client_for(nobody)
     assert client.get(f"{API}/disputes/").json()["count"] == 0
     assert client.get(f"{API}/disputes/{dispute.pk}/").status_code == 404
+
+
+# --- referring a dispute to a committee (人民调解法 第十八条) ----------------------------------
+
+# The screening roles besides the grid worker, each with a grant reaching the disputes of CELL.
+REFERRING_GRANTS = {
+    Role.ADMIN: "",
+    Role.BUREAU: "210204",
+    Role.STREET_CLERK: "210204001",
+    Role.COMMUNITY_STAFF: "210204001001",
+}
+
+
+def granted(role: str, area_code: str = "") -> object:
+    user = UserFactory(username=f"{role}_referrer")
+    Grant.objects.create(user=user, role=role, area_code=area_code)
+    return user
+
+
+@pytest.mark.parametrize("role", [*REFERRING_GRANTS, Role.GRID_WORKER])
+def test_screening_roles_refer_a_dispute_in_their_scope(role, worker, dispute, committee, mediator):
+    user = worker if role == Role.GRID_WORKER else granted(role, REFERRING_GRANTS[role])
+
+    response = client_for(user).post(
+        f"{API}/disputes/{dispute.pk}/mediate/", case_body(committee, mediator), format="json"
+    )
+
+    assert response.status_code == 201, response.content
+    case = MediationCase.objects.get()
+    assert response.json()["id"] == case.pk
+    assert (case.dispute_id, case.committee_id, case.status) == (
+        dispute.pk,
+        committee.pk,
+        "accepted",
+    )
+    assert list(case.mediators.all()) == [mediator]
+    assert [e.actor for e in case.events.all()] == [user]
+    assert Dispute.objects.get(pk=dispute.pk).status == "in_mediation"
+
+
+def test_mediator_refers_again_a_dispute_its_committee_failed_to_mediate(
+    mediator, committee, dispute, open_case
+):
+    first = open_case(dispute=dispute, accepted_at=now_minus(days=2))
+    client = client_for(mediator)
+    terminated = client.post(
+        f"{API}/cases/{first.pk}/terminate/",
+        {"reason": "双方分歧太大", "other_routes": ["litigation"]},
+        format="json",
+    )
+    assert terminated.status_code == 200, terminated.content
+    assert Dispute.objects.get(pk=dispute.pk).status == "unresolved"
+
+    response = client.post(
+        f"{API}/disputes/{dispute.pk}/mediate/", case_body(committee, mediator), format="json"
+    )
+
+    assert response.status_code == 201, response.content
+    second = MediationCase.objects.exclude(pk=first.pk).get()
+    assert (second.dispute_id, second.committee_id) == (dispute.pk, committee.pk)
+    assert Dispute.objects.get(pk=dispute.pk).status == "in_mediation"
+
+
+def test_referring_is_limited_to_disputes_in_scope_and_active_committees(
+    other_street_clerk, clerk, district_leader, mediator, unit_user, unit, committee, dispute
+):
+    body = case_body(committee, mediator)
+    url = f"{API}/disputes/{dispute.pk}/mediate/"
+    # Out of scope: 404, whatever the role (the other street's clerk, a committee's mediator
+    # without a case of the dispute, a handling unit).
+    for user in (other_street_clerk, mediator, unit_user):
+        assert client_for(user).post(url, body, format="json").status_code == 404, user
+    # The leader sees the dispute but only reads.
+    response = client_for(district_leader).post(url, body, format="json")
+    assert response.status_code == 403
+    assert response.json() == error("permission_denied", "您的角色无权执行此操作。")
+
+    referrer = client_for(clerk)
+    response = referrer.post(url, {**body, "committee": unit.pk}, format="json")
+    assert response.status_code == 400
+    assert response.json() == invalid({"committee": [f"无效主键 “{unit.pk}” － 对象不存在。"]})
+    committee.is_active = False
+    committee.save(update_fields=["is_active"])
+    response = referrer.post(url, body, format="json")
+    assert response.status_code == 400
+    assert response.json() == invalid({"committee": [f"无效主键 “{committee.pk}” － 对象不存在。"]})
+    assert MediationCase.objects.count() == 0
+    assert Dispute.objects.get(pk=dispute.pk).status == "found"

@@ -756,3 +756,240 @@ def test_lists_take_a_bounded_number_of_queries(
     with django_assert_max_num_queries(12):
         response = client.get(reverse("mediation:home"))
     assert len(response.context["disputes"]) == 6
+
+
+# --- role rights: the pages offer and take what the API's ACTION_ROLES give -------------------
+
+# Each role's grant reaches the disputes of CELL and the cases opened from them.
+GRANT_AREAS = {
+    Role.ADMIN: "",
+    Role.BUREAU: "210204",
+    Role.STREET_CLERK: "210204001",
+    Role.COMMUNITY_STAFF: "210204001001",
+    Role.LEADER: "210204",
+}
+SCREENING_ROLES = [
+    Role.ADMIN,
+    Role.BUREAU,
+    Role.STREET_CLERK,
+    Role.COMMUNITY_STAFF,
+    Role.GRID_WORKER,
+]
+ACTION_IDS = re.compile(r'id="((?:action|form)-[\w-]+)"')
+
+
+def user_for(role: str, worker):
+    if role == Role.GRID_WORKER:
+        return worker
+    user = UserFactory(username=f"{role}_user")
+    Grant.objects.create(user=user, role=role, area_code=GRANT_AREAS[role])
+    return user
+
+
+def action_ids(response) -> set[str]:
+    assert response.status_code == 200
+    return set(ACTION_IDS.findall(page_text(response)))
+
+
+def case_open_data(dispute, committee, mediator) -> dict:
+    return {
+        "dispute": str(dispute.pk),
+        "type": "people",
+        "source": "application",
+        "committee": str(committee.pk),
+        "summary": "邻里漏水纠纷",
+        "mediators": [str(mediator.pk)],
+        "accepted_at": "",
+        "party-TOTAL_FORMS": "2",
+        "party-INITIAL_FORMS": "2",
+        "party-MIN_NUM_FORMS": "2",
+        "party-MAX_NUM_FORMS": "10",
+        "party-0-role": "applicant",
+        "party-0-name": "张三",
+        "party-0-phone": "",
+        "party-0-address": "",
+        "party-1-role": "respondent",
+        "party-1-name": "李四",
+        "party-1-phone": "",
+        "party-1-address": "",
+    }
+
+
+def failed_mediation(dispute, committee, mediator):
+    """The committee's case from the dispute, terminated: the dispute is unresolved again and
+    the committee's mediator reaches it through that case."""
+    from mediation.services.cases import mediation_terminate
+
+    case = open_case(committee, mediator, mediators=[mediator], dispute=dispute)
+    mediation_terminate(
+        case=case, actor=mediator, reason="双方分歧太大", other_routes=["litigation"]
+    )
+    dispute.refresh_from_db()
+    assert dispute.status == "unresolved"
+    return case
+
+
+@pytest.mark.parametrize("role", SCREENING_ROLES)
+def test_screening_roles_refer_a_dispute_on_the_page(client, role, worker, committee, mediator):
+    dispute = record(worker)
+    user = user_for(role, worker)
+    client.force_login(user)
+    url = reverse("mediation:case-open") + f"?dispute={dispute.pk}"
+    assert client.get(url).status_code == 200
+
+    response = client.post(url, case_open_data(dispute, committee, mediator))
+
+    case = MediationCase.objects.get()
+    assert response.status_code == 302
+    assert response.url == reverse("mediation:case-detail", args=[case.pk])
+    assert (case.dispute, case.committee) == (dispute, committee)
+    assert [e.actor for e in case.events.all()] == [user]
+    dispute.refresh_from_db()
+    assert dispute.status == "in_mediation"
+
+
+def test_the_mediator_refers_again_on_the_page(client, worker, committee, mediator):
+    dispute = record(worker)
+    first = failed_mediation(dispute, committee, mediator)
+    client.force_login(mediator)
+    url = reverse("mediation:case-open") + f"?dispute={dispute.pk}"
+
+    response = client.post(url, case_open_data(dispute, committee, mediator))
+
+    second = MediationCase.objects.exclude(pk=first.pk).get()
+    assert response.status_code == 302
+    assert response.url == reverse("mediation:case-detail", args=[second.pk])
+    assert second.dispute == dispute
+
+
+def test_roles_without_the_right_cannot_refer_or_open_cases(client, worker, committee, mediator):
+    dispute = record(worker)
+    url = reverse("mediation:case-open") + f"?dispute={dispute.pk}"
+    data = case_open_data(dispute, committee, mediator)
+    leader = user_for(Role.LEADER, worker)
+    client.force_login(leader)
+    assert client.get(reverse("mediation:dispute-detail", args=[dispute.pk])).status_code == 200
+    assert client.get(url).status_code == 403
+    assert client.post(url, data).status_code == 403
+    # A mediator of a committee without a case of the dispute does not reach it.
+    client.force_login(mediator)
+    assert client.get(url).status_code == 404
+    assert client.post(url, data).status_code == 404
+    assert MediationCase.objects.count() == 0
+
+    # Without a dispute (a party's application) only the mediators' side opens a case, as the
+    # API's cases/ does; the screening side refers disputes.
+    plain = reverse("mediation:case-open")
+    assert client.get(plain).status_code == 200
+    for user in [user_for(role, worker) for role in SCREENING_ROLES[2:]] + [leader]:
+        client.force_login(user)
+        assert client.get(plain).status_code == 403, user
+        assert client.post(plain, {**data, "dispute": ""}).status_code == 403, user
+        response = client.get(reverse("mediation:case-list"))
+        assert 'id="action-case-open"' not in page_text(response), user
+    client.force_login(user_for(Role.BUREAU, worker))
+    assert client.get(plain).status_code == 200
+    assert 'id="action-case-open"' in page_text(client.get(reverse("mediation:case-list")))
+
+
+@pytest.mark.parametrize("role", SCREENING_ROLES)
+def test_dispute_page_offers_the_screening_side_every_step(client, role, worker):
+    dispute = record(worker)
+    client.force_login(user_for(role, worker))
+    response = client.get(reverse("mediation:dispute-detail", args=[dispute.pk]))
+    assert action_ids(response) == {"action-mediate", "action-update", "action-close"}
+
+
+def test_dispute_page_offers_the_leader_and_mediator_only_their_steps(
+    client, worker, committee, mediator
+):
+    dispute = record(worker)
+    client.force_login(user_for(Role.LEADER, worker))
+    url = reverse("mediation:dispute-detail", args=[dispute.pk])
+    response = client.get(url)
+    assert action_ids(response) == set()
+    assert 'id="dispute-actions"' not in page_text(response)
+    assert client.post(reverse("mediation:dispute-close", args=[dispute.pk]), {}).status_code == 403
+
+    failed_mediation(dispute, committee, mediator)
+    client.force_login(mediator)
+    assert action_ids(client.get(url)) == {"action-mediate"}
+    response = client.post(
+        reverse("mediation:dispute-close", args=[dispute.pk]), {"outcome": "resolve"}
+    )
+    assert response.status_code == 403
+
+
+# A case just accepted: the steps the mediators' side may take now.
+ACCEPTED_STEPS = {
+    "action-assign",
+    "form-assign",
+    "action-refuse",
+    "form-refuse",
+    "action-session",
+    "form-session",
+    "action-agree",
+    "form-agree",
+    "action-terminate",
+    "form-terminate",
+}
+
+
+@pytest.mark.parametrize(
+    ("role", "expected"),
+    [
+        (Role.ADMIN, ACCEPTED_STEPS),
+        (Role.BUREAU, ACCEPTED_STEPS),
+        (Role.MEDIATOR, ACCEPTED_STEPS),
+        (Role.STREET_CLERK, set()),
+        (Role.COMMUNITY_STAFF, set()),
+        (Role.GRID_WORKER, set()),
+        (Role.LEADER, set()),
+    ],
+)
+def test_case_page_offers_the_steps_of_the_users_roles(
+    client, role, expected, worker, committee, mediator
+):
+    case = open_case(committee, mediator, mediators=[mediator], dispute=record(worker))
+    client.force_login(mediator if role == Role.MEDIATOR else user_for(role, worker))
+    response = client.get(reverse("mediation:case-detail", args=[case.pk]))
+    assert action_ids(response) == expected
+
+
+def test_case_page_offers_follow_ups_to_grid_workers_and_signing_to_mediators(
+    client, worker, committee, mediator
+):
+    clerk = user_for(Role.STREET_CLERK, worker)
+    written = open_case(committee, mediator, mediators=[mediator], dispute=record(worker))
+    agree(written, mediator, form="written")
+    url = reverse("mediation:case-detail", args=[written.pk])
+    client.force_login(mediator)
+    response = client.get(url)
+    assert action_ids(response) == {"form-seal"}
+    assert page_text(response).count("data-party=") == 2
+    for user in (worker, clerk):
+        client.force_login(user)
+        response = client.get(url)
+        assert action_ids(response) == set()
+        assert "data-party=" not in page_text(response)
+    response = client.post(reverse("mediation:case-action", args=[written.pk, "seal"]))
+    assert response.status_code == 403
+
+    oral = open_case(committee, mediator, mediators=[mediator], dispute=record(worker))
+    agree(oral, mediator, form="oral")
+    url = reverse("mediation:case-detail", args=[oral.pk])
+    client.force_login(mediator)
+    assert action_ids(client.get(url)) == {
+        "action-follow-up",
+        "form-follow-up",
+        "action-confirm-apply",
+        "form-confirm-apply",
+    }
+    client.force_login(worker)
+    assert action_ids(client.get(url)) == {"action-follow-up", "form-follow-up"}
+    client.force_login(clerk)
+    assert action_ids(client.get(url)) == set()
+    response = client.post(
+        reverse("mediation:case-action", args=[oral.pk, "follow-up"]), {"performance": "full"}
+    )
+    assert response.status_code == 403

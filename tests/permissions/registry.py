@@ -405,7 +405,7 @@ REGISTRY: list[Endpoint] = [
         kind="object",
         query=lambda w, role, scope: {"dispute": w.obj("dispute_free", scope).pk},
         sees=DISPUTE_SEES,
-        # Mediators accept cases; the screening side refers its disputes (the page, not the API).
+        # Mediators accept cases; the screening side refers its disputes (page and API alike).
         acts=(MEDIATING | SCREENING) & DISPUTE_SEES,
     ),
     Endpoint("mediation:case-detail", kwargs=_pk("case"), sees=CASE_SEES),
@@ -487,7 +487,8 @@ REGISTRY: list[Endpoint] = [
             ],
         },
         sees=DISPUTE_SEES,
-        acts=MEDIATING,
+        # As the page: the screening side refers its disputes, the mediators accept them.
+        acts=SCREENING | MEDIATING,
         ok=201,
         api=True,
     ),
