@@ -200,18 +200,25 @@ def data_version() -> str:
     return "-".join(str(v or 0) for v in row)
 
 
-def _cache_key(kind: str, scope: Scope, version: str, *parts) -> str:
-    text = ":".join(str(p) for p in (kind, scope.key, version, get_language(), *parts))
+def _cache_key(kind: str, scope_key: str, version: str, *parts) -> str:
+    text = ":".join(str(p) for p in (kind, scope_key, version, get_language(), *parts))
     return "dashboard:" + hashlib.sha256(text.encode()).hexdigest()
 
 
-def _cached(kind: str, scope: Scope, parts: tuple, build):
-    key = _cache_key(kind, scope, data_version(), *parts)
+def cached(kind: str, scope_key: str, parts: tuple, build):
+    """build(), cached per (kind, scope key, data version, language, parts) for CACHE_SECONDS:
+    any write that data_version sees makes the next call build afresh. Also the monthly report
+    page's (dashboard.views_report)."""
+    key = _cache_key(kind, scope_key, data_version(), *parts)
     found = cache.get(key)
     if found is None:
         found = build()
         cache.set(key, found, CACHE_SECONDS)
     return found
+
+
+def _cached(kind: str, scope: Scope, parts: tuple, build):
+    return cached(kind, scope.key, parts, build)
 
 
 # --- figures on today's boundaries --------------------------------------------------------------

@@ -74,6 +74,17 @@ A1a, A1b, A2a, A2b = A1 + "001", A1 + "002", A2 + "001", A2 + "002"
 B1a, B1b, B2a, B2b = B1 + "001", B1 + "002", B2 + "001", B2 + "002"
 
 
+@pytest.fixture(autouse=True)
+def _empty_report_cache():
+    # The report and map caches are keyed by the data version (the highest ids), and ids restart
+    # after a rolled-back test on SQLite: never let one test's cache serve another.
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
 def normalise_write_times() -> None:
     """Pretend every record was written when it happened (as-of reports read write times)."""
     PetitionEvent.objects.update(recorded_at=F("at"))
