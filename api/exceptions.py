@@ -108,7 +108,8 @@ def _translate(exc: Exception) -> Exception:
     if isinstance(exc, Http404):
         return exceptions.NotFound()
     if isinstance(exc, DjangoPermissionDenied):
-        return exceptions.PermissionDenied()
+        # Keep the reason a service or a shared role check gave (DRF's own handler drops it).
+        return exceptions.PermissionDenied(exc.args[0] if exc.args else None)
     return exc
 
 

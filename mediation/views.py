@@ -16,7 +16,7 @@ from collections.abc import Callable
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.contrib.gis.geos import MultiPolygon
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import Http404, HttpResponse
@@ -39,6 +39,7 @@ from mediation.models import (
     JudicialConfirmation,
     MediationCase,
 )
+from mediation.rights import role_require, role_rights
 from mediation.services import cases as case_services
 from mediation.services import screening
 
@@ -73,22 +74,6 @@ ROUTE_LABELS = dict(forms.OTHER_ROUTE_CHOICES)
 
 class StaffPage(LoginRequiredMixin):
     login_url = reverse_lazy("grid:login")
-
-
-def role_rights(user) -> dict[str, bool]:
-    """The API's role rights (mediation.api.views.ACTION_ROLES) for this user, right → bool: the
-    pages refuse (role_require) and leave out (the detail contexts) what the roles lack."""
-    from accounts.scoping import roles
-    from mediation.api.views import ACTION_ROLES
-
-    user_roles = roles(user)
-    return {right: bool(user_roles & allowed) for right, allowed in ACTION_ROLES.items()}
-
-
-def role_require(user, right: str) -> None:
-    """403 unless one of the user's roles has `right` (as the API's role_require)."""
-    if not role_rights(user)[right]:
-        raise PermissionDenied(_("您的角色无权执行此操作。"))
 
 
 def apply_errors(request, form, error: ValidationError) -> None:
@@ -638,7 +623,7 @@ def _need_confirmation(case: MediationCase):
 
 
 def case_action_right(action: str) -> str:
-    """The ACTION_ROLES right a step of a case needs (as the API's _CaseActionApi.right)."""
+    """The ACTION_ROLES right a step of a case needs (mediation.rights; the API's _CaseActionApi.right)."""
     return "case_follow_up" if action == "follow-up" else "case"
 
 

@@ -15,13 +15,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import status
-from rest_framework.exceptions import PermissionDenied
 from rest_framework.exceptions import ValidationError as DrfValidationError
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.models import Role
 from accounts.scoping import roles
 from api.idempotency import idempotent
 from api.ordering import ordered
@@ -29,6 +27,7 @@ from api.pagination import GEOJSON_PAGE_PARAMETERS, ApiPagination, feature_colle
 from api.renderers import GEOJSON_RENDERERS
 from api.schema import geojson_responses
 from mediation.api import serializers as s
+from mediation.rights import PERSONAL_DATA_ROLES, role_require
 from mediation.selectors import (
     dispute_get,
     dispute_list,
@@ -59,34 +58,6 @@ from mediation.services.screening import (
     round_open,
 )
 from petitions.selectors import petition_get
-
-# Who may take which step (SPEC §6): the screening side records and updates disputes, the
-# mediators' side acts on cases; leaders only read, handling units have no part here.
-_SCREENING = frozenset(
-    {Role.ADMIN, Role.BUREAU, Role.STREET_CLERK, Role.COMMUNITY_STAFF, Role.GRID_WORKER}
-)
-_MEDIATION = frozenset({Role.ADMIN, Role.BUREAU, Role.MEDIATOR})
-ACTION_ROLES: dict[str, frozenset[str]] = {
-    "round_open": _SCREENING - {Role.GRID_WORKER},
-    "round_close": _SCREENING - {Role.GRID_WORKER},
-    "dispute_record": _SCREENING,
-    "dispute_update": _SCREENING,
-    "dispute_close": _SCREENING,
-    "case": _MEDIATION,  # open a case and every step on it
-    # Refer a dispute to a committee (人民调解法 第十八条): the screening side refers the disputes
-    # it found, the mediators' side accepts them; either opens the case from the dispute.
-    "dispute_mediate": _SCREENING | _MEDIATION,
-    # Grid workers visit the parties of disputes in their cells (SPEC §6 "follow-ups").
-    "case_follow_up": _MEDIATION | {Role.GRID_WORKER},
-}
-# Roles that see the parties' names, addresses and who signed (leaders see lists without them).
-PERSONAL_DATA_ROLES = _SCREENING | _MEDIATION
-
-
-def role_require(user, action: str) -> None:
-    """403 unless one of the user's roles has the right (jurisdiction is the selectors' job)."""
-    if not roles(user) & ACTION_ROLES[action]:
-        raise PermissionDenied(_("您的角色无权执行此操作。"))
 
 
 class MediationApi(APIView):

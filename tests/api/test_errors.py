@@ -64,6 +64,27 @@ def test_403_role_without_the_right(seeded, district_leader_token):
     assert response.json() == error("permission_denied", "您的角色无权执行此操作。")
 
 
+def test_a_django_permission_denied_keeps_its_reason_or_gets_the_default():
+    """Shared checks (e.g. mediation.rights.role_require, used by the pages too) raise Django's
+    PermissionDenied: its reason reaches the API client; without one, DRF's default message."""
+    from django.core.exceptions import PermissionDenied
+    from django.utils import translation
+
+    from api.exceptions import exception_handler
+
+    with translation.override("zh-hans"):
+        reasoned = exception_handler(PermissionDenied("您的角色无权执行此操作。"), {})
+        bare = exception_handler(PermissionDenied(), {})
+    assert (reasoned.status_code, reasoned.data) == (
+        403,
+        error("permission_denied", "您的角色无权执行此操作。"),
+    )
+    assert (bare.status_code, bare.data) == (
+        403,
+        error("permission_denied", "您没有执行该操作的权限。"),
+    )
+
+
 def test_404_out_of_scope_unknown_page_and_unknown_url(bureau_client, seeded):
     assert bureau_client.get(reverse("petitions-api:detail", args=[999999])).json() == error(
         "not_found", "未找到。"

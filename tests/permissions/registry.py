@@ -41,7 +41,7 @@ OFFICE = frozenset({ADMIN, BUREAU, CLERK})  # route, notify, close, evaluate, vi
 HANDLERS = OFFICE | {UNIT}  # note, extend, reply, assign a handler
 REVIEW = DISTRICT
 PERSONAL = frozenset({ADMIN, BUREAU, CLERK, COMMUNITY, UNIT})
-# Mediation (mediation.api.views.ACTION_ROLES): screening side and mediators' side.
+# Mediation (mediation.rights.ACTION_ROLES): screening side and mediators' side.
 SCREENING = frozenset({ADMIN, BUREAU, CLERK, COMMUNITY, WORKER})
 MEDIATING = frozenset({ADMIN, BUREAU, MEDIATOR})
 # Who reaches the in-scope dispute (recorded by the grid worker in its cell; the first one has a
