@@ -85,6 +85,8 @@ TEMPLATES = [
         },
     },
 ]
+# Django's widget templates, with select/option/input/textarea built in Python (issue #9).
+FORM_RENDERER = "config.renderers.FastRenderer"
 
 # --- Database -------------------------------------------------------------------------------
 VAR_DIR.mkdir(exist_ok=True)
