@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 
 from accounts.crypto import blind_index
 from open311.models import Partner, PartnerRequest, RequestToken
+from petitions.deadlines import DEADLINE_FIELDS
 from petitions.models import Category, Petition
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -285,6 +286,25 @@ def snap(value: float) -> float:
     return round(round(value / SNAP_DEG) * SNAP_DEG, 6)
 
 
+# The columns request_public reads (lists load only these).
+PUBLIC_FIELDS = (
+    "receipt_no",
+    "status",
+    "summary",
+    "received_at",
+    "closed_at",
+    "updated_at",
+    "location",
+    "is_final",
+    "reviewed_at",
+    "category__name",
+    "category__code",
+    "handling_unit__name",
+    "cell__community__name",
+    *DEADLINE_FIELDS,
+)
+
+
 def request_public(p: Petition) -> dict:
     """The public fields of a petition as a GeoReport v2 request (no personal data)."""
     from petitions import deadlines
@@ -297,7 +317,8 @@ def request_public(p: Petition) -> dict:
     return {
         "service_request_id": p.receipt_no,
         "status": "closed" if p.status in CLOSED else "open",
-        "status_notes": str(p.get_status_display()),
+        # The enum's label: get_status_display() rebuilds the choices dict on every call.
+        "status_notes": str(Petition.Status(p.status).label),
         "service_name": p.category.name,
         "service_code": p.category.code,
         "description": p.summary,

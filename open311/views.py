@@ -98,15 +98,10 @@ def requests(request, *, fmt: str):
         )
         item.update({"service_notice": "", "account_id": request.POST.get("account_id") or None})
         return render("requests", [item], fmt, status=201)
-    # The list shows the community's name, never a boundary: reading and parsing the cell's and
-    # the community's polygons for every row cost more than the rest of the request (issue #9).
-    qs = s.requests_list(request.GET).defer(
-        "content",
-        "cell__geom",
-        "cell__geom_simple",
-        "cell__community__geom",
-        "cell__community__geom_simple",
-    )
+    # Only the columns a GeoReport request shows: never a boundary (reading and parsing the
+    # cell's and the community's polygons for every row cost more than the rest of the request),
+    # nor the case's text (issue #9).
+    qs = s.requests_list(request.GET).only(*s.PUBLIC_FIELDS)
     try:
         size = min(max(int(request.GET.get("page_size", DEFAULT_PAGE_SIZE)), 1), MAX_PAGE_SIZE)
         number = int(request.GET.get("page", 1))

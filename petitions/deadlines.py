@@ -145,6 +145,18 @@ def days_left(due: dt.date, now: dt.datetime | None = None) -> int:
     return (due - local_date(now or timezone.now())).days
 
 
+# The case columns next_deadline reads (besides status, is_final and reviewed_at): lists that load
+# only some columns (.only()) load these.
+DEADLINE_FIELDS = (
+    "route_due",
+    "handle_due",
+    "review_due",
+    "rereview_due",
+    "review_request_due",
+    "rereview_request_due",
+)
+
+
 def next_deadline(petition) -> tuple[str, dt.date] | None:
     """The next statutory deadline the case is waiting on, as (label key, date)."""
     s = petition.status

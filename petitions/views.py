@@ -25,6 +25,7 @@ from django.db.models import Count
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
@@ -669,6 +670,40 @@ def petition_new(request):
 # --- List, case page, documents, home panel ---------------------------------------------------
 
 
+# The columns the case list shows and its deadline needs: not the case's text, location or the
+# cell's polygons (GEOS would parse them for every row), not the handling unit (issue #9).
+LIST_FIELDS = (
+    "receipt_no",
+    "received_at",
+    "summary",
+    "case_type",
+    "status",
+    "area_code",
+    "is_final",
+    "reviewed_at",
+    *deadlines.DEADLINE_FIELDS,
+    "category__name",
+    "category__parent_id",
+    "category__parent__name",
+    "cell__code",
+)
+
+
+def _list_row(petition: Petition, detail_url: str) -> dict:
+    """One row of the case list: the case, its next deadline and the values as shown (the choice
+    labels from the enums: a model's get_FOO_display rebuilds its choices dict on every call)."""
+    deadline = next_deadline_info(petition)
+    return {
+        "petition": petition,
+        "status": Petition.Status(petition.status).label,
+        "case_type": Petition.CaseType(petition.case_type).label,
+        "url": detail_url.format(petition.pk),
+        "received": timezone.localtime(petition.received_at).date().isoformat(),
+        "deadline": deadline,
+        "due": deadline["date"].isoformat() if deadline else "",
+    }
+
+
 @login_required
 @require_GET
 def petition_index(request):
@@ -679,20 +714,23 @@ def petition_index(request):
     # GEOS for every row) and the content stay in the database (issue #9).
     qs = (
         petition_list(request.user, filters=filters)
-        .select_related("category__parent")
-        .defer("content", "cell__geom", "cell__geom_simple")
+        .select_related(None)
+        .select_related("category__parent", "cell")
+        .only(*LIST_FIELDS)
         .order_by("-received_at", "-pk")
     )
     page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
+    # One reverse for the page, the rows fill in their pk (the same href a {% url %} per row gives).
+    detail_url = reverse("petitions:detail", args=[0]).replace("/0/", "/{}/")
     return render(
         request,
         "petitions/list.html",
         {
             "form": form,
             "page": page,
-            "rows": [(p, next_deadline_info(p)) for p in page.object_list],
+            "rows": [_list_row(p, detail_url) for p in page.object_list],
             "query": query.urlencode(),
         },
     )

@@ -58,7 +58,7 @@ def _ago(days: int, hours: int = 0) -> dt.datetime:
 
 
 def _receipts(response) -> list[str]:
-    return [p.receipt_no for p, _d in response.context["rows"]]
+    return [row["petition"].receipt_no for row in response.context["rows"]]
 
 
 def _messages(response) -> list[str]:
