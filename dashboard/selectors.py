@@ -27,6 +27,7 @@ import bisect
 import hashlib
 import json
 import math
+import time
 from dataclasses import dataclass
 from json.encoder import encode_basestring
 from urllib.parse import urlencode
@@ -205,15 +206,45 @@ def _cache_key(kind: str, scope_key: str, version: str, *parts) -> str:
     return "dashboard:" + hashlib.sha256(text.encode()).hexdigest()
 
 
-def cached(kind: str, scope_key: str, parts: tuple, build):
+def cached(kind: str, scope_key: str, parts: tuple, build, *, version: str | None = None):
     """build(), cached per (kind, scope key, data version, language, parts) for CACHE_SECONDS:
     any write that data_version sees makes the next call build afresh. Also the monthly report
-    page's (dashboard.views_report)."""
-    key = _cache_key(kind, scope_key, data_version(), *parts)
+    page's (dashboard.views_report). `version`: data_version() when the caller has it already."""
+    key = _cache_key(kind, scope_key, version or data_version(), *parts)
     found = cache.get(key)
     if found is None:
-        found = build()
-        cache.set(key, found, CACHE_SECONDS)
+        found = _build_once(key, build)
+    return found
+
+
+# How long a request waits for another process building the same entry before building it itself.
+BUILD_WAIT_SECONDS = 30
+BUILD_POLL_SECONDS = 0.05
+
+
+def _build_once(key: str, build):
+    """Build a missing entry once, however many requests miss it together: the first takes a
+    lock (cache.add is atomic on Redis), the others wait for its result instead of computing
+    the same report side by side (ten clients opening a new month's report would otherwise each
+    spend a second of CPU on it). A lock left by a dead process expires with the wait."""
+    lock = f"{key}:building"
+    if cache.add(lock, 1, BUILD_WAIT_SECONDS):
+        try:
+            found = build()
+            cache.set(key, found, CACHE_SECONDS)
+            return found
+        finally:
+            cache.delete(lock)
+    deadline = time.monotonic() + BUILD_WAIT_SECONDS
+    while time.monotonic() < deadline:
+        time.sleep(BUILD_POLL_SECONDS)
+        found = cache.get(key)
+        if found is not None:
+            return found
+        if cache.get(lock) is None:  # the builder failed: build it here
+            break
+    found = build()
+    cache.set(key, found, CACHE_SECONDS)
     return found
 
 
