@@ -751,8 +751,8 @@ def parser() -> argparse.ArgumentParser:
     # Not DATABASE_URL: a benchmark database is named explicitly (it may be wiped and reloaded).
     p.add_argument("--db", default=DEFAULT_URL)
     p.add_argument("--mode", choices=sorted(MODES), default="default")
-    p.add_argument("--districts", type=int, default=1)
-    p.add_argument("--cells", type=int, default=2000)
+    p.add_argument("--districts", type=int, default=10)
+    p.add_argument("--cells", type=int, default=20000)
     p.add_argument("--petitions", type=int)
     p.add_argument("--disputes", type=int)
     p.add_argument("--mediations", type=int)

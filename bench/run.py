@@ -340,8 +340,8 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=15, help="seconds per request scenario")
     parser.add_argument("--clients", default="1,10,50")
     # dataset.py's defaults (one district, ~2,000 cells); the city is --districts 10 --cells 20000.
-    parser.add_argument("--districts", type=int, default=1)
-    parser.add_argument("--cells", type=int, default=2000)
+    parser.add_argument("--districts", type=int, default=10)
+    parser.add_argument("--cells", type=int, default=20000)
     parser.add_argument("--skip", default="", help="comma-separated: stats,batch,requests")
     parser.add_argument("--growth", action="store_true", help="only print the growth table")
     parser.add_argument("--markdown", action="store_true", help="the growth table as Markdown")
