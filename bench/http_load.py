@@ -28,6 +28,7 @@ import hashlib
 import html
 import http.client
 import json
+import math
 import os
 import re
 import secrets
@@ -376,6 +377,32 @@ def wrk(port: int, clients: int, duration: int, env: dict) -> dict:
     return result
 
 
+ACCESS_MS = re.compile(r'" \d{3} \S+ (\d+)ms ')
+
+
+def server_times(log: Path, offset: int) -> dict:
+    """Percentiles of the time gunicorn itself logged for each request of the run (its access
+    log's duration field, from the request read to the response written): the server's side of
+    wrk's latency, which also holds the wait in the listen queue and in wrk itself."""
+    with open(log, "rb") as f:
+        f.seek(offset)
+        text = f.read().decode("utf-8", errors="replace")
+    times = sorted(int(m.group(1)) for m in ACCESS_MS.finditer(text))
+    if not times:
+        return {}
+
+    def pct(p: float) -> float:
+        return float(times[min(len(times) - 1, math.ceil(p / 100 * len(times)) - 1)])
+
+    return {
+        "server_requests": len(times),
+        "server_p50_ms": pct(50),
+        "server_p95_ms": pct(95),
+        "server_p99_ms": pct(99),
+        "server_max_ms": float(times[-1]),
+    }
+
+
 def delete_bench_petitions() -> int:
     from petitions.models import Petition
 
@@ -434,8 +461,10 @@ def run(db_url: str, duration: int, clients: list[int], only: list[str]) -> dict
             rows = {}
             for c in clients:
                 before = cpu_ticks(proc.pid, db_name)
+                offset = log.stat().st_size
                 rows[str(c)] = r = wrk(port, c, duration, scenario_env)
                 after = cpu_ticks(proc.pid, db_name)
+                r.update(server_times(log, offset))
                 r["app_cpu_ms"], r["db_cpu_ms"] = cpu_ms_per_request(before, after, r["requests"])
                 r["settle_s"] = settle(proc.pid, db_name)
                 r["loadavg"] = os.getloadavg()[0]
@@ -443,6 +472,7 @@ def run(db_url: str, duration: int, clients: list[int], only: list[str]) -> dict
                     f"  {name:<11} c={c:<3} {r['rps']:7.1f} req/s  p50 {r['p50_ms']:7.1f}  "
                     f"p95 {r['p95_ms']:7.1f}  p99 {r['p99_ms']:7.1f} ms  failed {r['failed']}  "
                     f"CPU/request app {r['app_cpu_ms']:.1f} + db {r['db_cpu_ms']:.1f} ms  "
+                    f"server p95 {r.get('server_p95_ms', 0):.0f} ms  "
                     f"load {r['loadavg']:.1f}"
                     + (f" ({r['unexpected'].strip()})" if r["unexpected"] else ""),
                     flush=True,

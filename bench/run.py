@@ -2,7 +2,7 @@
 """`make bench`: the whole benchmark suite on one dataset mode, one results file, one table.
 
     .venv/bin/python bench/run.py [--mode quick|default|scale] [--db URL] [--duration 15]
-        [--clients 1,10,50] [--skip stats,batch,requests] [--districts 1] [--cells 2000]
+        [--clients 1,10,50] [--skip stats,batch,requests] [--districts 10] [--cells 20000]
     .venv/bin/python bench/run.py --growth        # the modes' last results side by side
 
 Steps: create and migrate the mode's database (cg_bench_<mode>), generate or reuse its dataset
@@ -339,7 +339,7 @@ def main() -> None:
     parser.add_argument("--db", help="default: postgis://postgres@127.0.0.1:5432/cg_bench_<mode>")
     parser.add_argument("--duration", type=int, default=15, help="seconds per request scenario")
     parser.add_argument("--clients", default="1,10,50")
-    # dataset.py's defaults (one district, ~2,000 cells); the city is --districts 10 --cells 20000.
+    # dataset.py's defaults: the city of issue #9; one district is --districts 1 --cells 2000.
     parser.add_argument("--districts", type=int, default=10)
     parser.add_argument("--cells", type=int, default=20000)
     parser.add_argument("--skip", default="", help="comma-separated: stats,batch,requests")

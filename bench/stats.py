@@ -3,11 +3,11 @@
 result, in the same run (issue #6 item 7).
 
     .venv/bin/python bench/stats.py [--db postgis://postgres@127.0.0.1:5432/cg_bench]
-        [--mode quick|default|scale] [--districts 1] [--cells 2000] [--runs 5]
+        [--mode quick|default|scale] [--districts 10] [--cells 20000] [--runs 5]
         [--period 2026-10] [--more] [--explain]
 
 Loads (or reuses) the dataset of bench/dataset.py (default mode: 1,000,000 petitions, 200,000
-disputes, 50,000 mediation cases, ~2,000 cells, 24 months; --districts/--cells as there; the
+disputes, 50,000 mediation cases, the city's ~20,000 cells, 24 months; --districts/--cells as there; the
 measures are of the first district), then times, as the median of --runs
 warm runs (one warm-up first; CivicGrid and SQL runs alternate):
 
