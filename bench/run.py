@@ -164,6 +164,10 @@ def request_figures(req: dict) -> dict:
             out[f"{key} p95"] = fig(
                 r["p95_ms"], "ms", kind, f"≤ {target} ms" if at_target else "", ok
             )
+            if "server_p95_ms" in r:
+                # gunicorn's own durations: the raw latency of every request, without wrk's
+                # coordinated-omission correction (bench/README.md, requests).
+                out[f"{key} server p95"] = fig(r["server_p95_ms"], "ms", kind)
             out[f"{key} p50"] = fig(r["p50_ms"], "ms", kind)
             out[f"{key} p99"] = fig(r["p99_ms"], "ms", kind)
             out[f"{key} req/s"] = fig(r["rps"], "req/s", "throughput")
