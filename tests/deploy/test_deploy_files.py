@@ -223,7 +223,7 @@ def test_gunicorn_config_values(monkeypatch):
     assert conf["bind"] == "127.0.0.1:8001"
     assert conf["worker_class"] == "gthread"
     assert conf["workers"] == min(2 * cpus + 1, 12)
-    assert conf["threads"] == 4
+    assert conf["threads"] == 1  # CPU-bound requests: one thread per process (issue #9)
     assert (conf["timeout"], conf["graceful_timeout"]) == (60, 30)
     assert (conf["max_requests"], conf["max_requests_jitter"]) == (1000, 100)
     assert conf["accesslog"] == "-"
@@ -233,9 +233,10 @@ def test_gunicorn_config_values(monkeypatch):
     assert "%({x-request-id}i)s" in conf["access_log_format"]
     assert conf["forwarded_allow_ips"] == "127.0.0.1,::1"
     monkeypatch.setenv("GUNICORN_WORKERS", "3")
+    monkeypatch.setenv("GUNICORN_THREADS", "4")
     monkeypatch.setenv("GUNICORN_BIND", "0.0.0.0:8001")
     conf = runpy.run_path(str(DEPLOY / "gunicorn.conf.py"))
-    assert (conf["workers"], conf["bind"]) == (3, "0.0.0.0:8001")
+    assert (conf["workers"], conf["threads"], conf["bind"]) == (3, 4, "0.0.0.0:8001")
 
 
 def test_gunicorn_accepts_the_config_and_loads_the_app():

@@ -54,7 +54,8 @@ def test_use_primary_wins_over_the_app_rule_and_nests(replica_declared):
 
 
 def test_use_replica_is_per_thread(replica_declared):
-    """gunicorn's gthread workers serve requests on several threads of one process."""
+    """gunicorn's gthread workers may serve requests on several threads of one process
+    (GUNICORN_THREADS > 1)."""
     seen = {}
 
     def other_thread():
