@@ -386,7 +386,9 @@ def main() -> None:
     previous = latest_results().get(args.mode, {})
     for step in skip & {"stats", "batch", "requests"}:
         if isinstance(previous.get(step), dict) and "error" not in previous[step]:
-            result[step] = {**previous[step], "reused_from": previous["environment"]["started"]}
+            # A section reused twice keeps the time it was measured.
+            started = previous["environment"]["started"]
+            result[step] = {"reused_from": started, **previous[step]}
     result["environment"]["loadavg_end"] = os.getloadavg()[0]
     result["timings_s"] = timings
     figures = {}
