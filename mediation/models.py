@@ -10,6 +10,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from accounts.fields import EncryptedCharField
+from config.choices import CachedChoiceLabels
 
 SRID = 4326
 
@@ -80,7 +81,7 @@ DISPUTE_TRANSITIONS: dict[str, tuple[frozenset[str], str | None]] = {
 }
 
 
-class Dispute(models.Model):
+class Dispute(CachedChoiceLabels, models.Model):
     """A dispute found by screening, opened from a petition, or referred."""
 
     class Category(models.TextChoices):
@@ -256,7 +257,7 @@ MEDIATION_TRANSITIONS: dict[str, tuple[frozenset[str], str | None]] = {
 }
 
 
-class MediationCase(models.Model):
+class MediationCase(CachedChoiceLabels, models.Model):
     """A mediation case: 人民调解 / 行政调解 / 司法调解 with one workflow ("大调解")."""
 
     class Type(models.TextChoices):

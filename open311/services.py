@@ -317,8 +317,7 @@ def request_public(p: Petition) -> dict:
     return {
         "service_request_id": p.receipt_no,
         "status": "closed" if p.status in CLOSED else "open",
-        # The enum's label: get_status_display() rebuilds the choices dict on every call.
-        "status_notes": str(Petition.Status(p.status).label),
+        "status_notes": str(p.get_status_display()),
         "service_name": p.category.name,
         "service_code": p.category.code,
         "description": p.summary,

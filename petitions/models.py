@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.crypto import phone_digits
 from accounts.fields import BlindIndexField, EncryptedCharField
+from config.choices import CachedChoiceLabels
 from petitions.validators import normalize_id_number
 
 SRID = 4326
@@ -162,7 +163,7 @@ TRANSITIONS: dict[str, tuple[frozenset[str], str | None]] = {
 }
 
 
-class Petition(models.Model):
+class Petition(CachedChoiceLabels, models.Model):
     """One petition matter (信访事项)."""
 
     class Channel(models.TextChoices):

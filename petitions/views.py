@@ -690,13 +690,10 @@ LIST_FIELDS = (
 
 
 def _list_row(petition: Petition, detail_url: str) -> dict:
-    """One row of the case list: the case, its next deadline and the values as shown (the choice
-    labels from the enums: a model's get_FOO_display rebuilds its choices dict on every call)."""
+    """One row of the case list: the case, its next deadline and the dates as shown."""
     deadline = next_deadline_info(petition)
     return {
         "petition": petition,
-        "status": Petition.Status(petition.status).label,
-        "case_type": Petition.CaseType(petition.case_type).label,
         "url": detail_url.format(petition.pk),
         "received": timezone.localtime(petition.received_at).date().isoformat(),
         "deadline": deadline,
