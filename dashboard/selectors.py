@@ -230,9 +230,7 @@ def _build_once(key: str, build):
     lock = f"{key}:building"
     if cache.add(lock, 1, BUILD_WAIT_SECONDS):
         try:
-            found = build()
-            cache.set(key, found, CACHE_SECONDS)
-            return found
+            return _build_and_store(key, build)
         finally:
             cache.delete(lock)
     deadline = time.monotonic() + BUILD_WAIT_SECONDS
@@ -243,6 +241,10 @@ def _build_once(key: str, build):
             return found
         if cache.get(lock) is None:  # the builder failed: build it here
             break
+    return _build_and_store(key, build)
+
+
+def _build_and_store(key: str, build):
     found = build()
     cache.set(key, found, CACHE_SECONDS)
     return found
