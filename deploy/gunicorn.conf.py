@@ -1,7 +1,7 @@
 """Gunicorn settings for CivicGrid: `gunicorn -c deploy/gunicorn.conf.py config.wsgi:application`.
 
-nginx in front buffers slow clients and uploads, so a few processes with a few threads each carry
-the load; requests are short (long work goes to Celery). GUNICORN_* variables override.
+nginx in front buffers slow clients and uploads, so a few single-threaded processes carry the
+load; requests are short (long work goes to Celery). GUNICORN_* variables override.
 """
 
 import multiprocessing
@@ -18,26 +18,33 @@ bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8001")
 
 # 2 × CPUs + 1, capped: each process holds its own database connections (CONN_MAX_AGE).
 workers = _int("GUNICORN_WORKERS", min(2 * multiprocessing.cpu_count() + 1, 12))
-# gthread keeps nginx's upstream keep-alive connections open between requests. One thread per
-# process by default: requests spend most of their time in Python, not waiting on the database,
-# and threads of one process then queue for the GIL. Measured (bench/http_load.py, 10 clients,
-# 2 CPUs, 100,000 cases): 5 workers × 1 thread gave 86/70/79 req/s for intake, case list and
-# case page against 72/52/56 with 4 threads, at 15–25 % less CPU per request. Raise
-# GUNICORN_THREADS where requests wait on a remote database or storage.
-worker_class = "gthread"
+# Sync workers by default: each takes the next connection from the one listen queue when it is
+# free, so a request waits for the first free process. gthread workers keep keep-alive connections
+# and accept new ones while busy, so requests queue behind a busy process while another is idle:
+# measured (bench/http_load.py, 10 clients, 2 CPUs, 1,000,000 cases, same throughput and CPU per
+# request) p95 case list 212/210 ms → 139/158 ms, case page 243/368 → 120/121 ms. Requests spend
+# most of their time in Python, so threads of one process would only queue for the GIL
+# (4 threads: 15–25 % more CPU per request). nginx in front buffers slow clients and uploads,
+# which is what sync workers need. GUNICORN_THREADS > 1 switches to gthread, for hosts where
+# requests wait on a remote database or storage.
 threads = _int("GUNICORN_THREADS", 1)
+worker_class = os.environ.get("GUNICORN_WORKER_CLASS") or ("gthread" if threads > 1 else "sync")
 
 # A request that runs a minute is a bug or belongs in a task: the worker is killed and restarted.
 timeout = _int("GUNICORN_TIMEOUT", 60)
 # On restart (systemctl reload / HUP) running requests get this long to finish.
 graceful_timeout = _int("GUNICORN_GRACEFUL_TIMEOUT", 30)
-# Above nginx's keepalive to the upstream, so gunicorn never closes a connection nginx reuses.
+# gthread only (sync workers close each connection): above nginx's keepalive to the upstream, so
+# gunicorn never closes a connection nginx reuses.
 keepalive = _int("GUNICORN_KEEPALIVE", 75)
 
-# Recycle each worker after about a thousand requests; the jitter keeps them from restarting
-# all at once.
-max_requests = _int("GUNICORN_MAX_REQUESTS", 1000)
-max_requests_jitter = _int("GUNICORN_MAX_REQUESTS_JITTER", 100)
+# Recycle each worker after about ten thousand requests; the jitter keeps them from restarting
+# all at once. A new worker costs ~1.2 s of CPU (imports, first-request warm-up); at 1,000 the
+# recycling of five workers took several CPU-seconds out of every ~5,000 requests and showed as
+# p95 spikes on a 2-CPU host, while a worker's memory is flat after warm-up (148 → 156 MB over
+# the first 1,300 requests, then 156 MB to 5,700; bench/README.md).
+max_requests = _int("GUNICORN_MAX_REQUESTS", 10000)
+max_requests_jitter = _int("GUNICORN_MAX_REQUESTS_JITTER", 1000)
 
 # The heartbeat file of each worker; containers set /dev/shm (their /tmp may be a slow overlay).
 worker_tmp_dir = os.environ.get("GUNICORN_WORKER_TMP_DIR") or None

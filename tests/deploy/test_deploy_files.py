@@ -221,11 +221,12 @@ def test_gunicorn_config_values(monkeypatch):
     conf = runpy.run_path(str(DEPLOY / "gunicorn.conf.py"))
     cpus = os.cpu_count()
     assert conf["bind"] == "127.0.0.1:8001"
-    assert conf["worker_class"] == "gthread"
+    # CPU-bound requests: one single-threaded process per request, taken from one listen queue
+    # (issue #9).
+    assert (conf["worker_class"], conf["threads"]) == ("sync", 1)
     assert conf["workers"] == min(2 * cpus + 1, 12)
-    assert conf["threads"] == 1  # CPU-bound requests: one thread per process (issue #9)
     assert (conf["timeout"], conf["graceful_timeout"]) == (60, 30)
-    assert (conf["max_requests"], conf["max_requests_jitter"]) == (1000, 100)
+    assert (conf["max_requests"], conf["max_requests_jitter"]) == (10000, 1000)
     assert conf["accesslog"] == "-"
     # Paths only: query strings (searches for names, identity numbers) stay out of the log.
     assert "%(U)s" in conf["access_log_format"]
@@ -237,6 +238,9 @@ def test_gunicorn_config_values(monkeypatch):
     monkeypatch.setenv("GUNICORN_BIND", "0.0.0.0:8001")
     conf = runpy.run_path(str(DEPLOY / "gunicorn.conf.py"))
     assert (conf["workers"], conf["threads"], conf["bind"]) == (3, 4, "0.0.0.0:8001")
+    assert conf["worker_class"] == "gthread"  # threads need the threaded worker
+    monkeypatch.setenv("GUNICORN_WORKER_CLASS", "sync")
+    assert runpy.run_path(str(DEPLOY / "gunicorn.conf.py"))["worker_class"] == "sync"
 
 
 def test_gunicorn_accepts_the_config_and_loads_the_app():
