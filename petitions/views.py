@@ -35,7 +35,7 @@ from accounts.models import Role
 from grid.coords import to_wgs84
 from grid.services.generations import generation_at
 from grid.views import basemap_layers, generation_extent
-from petitions import deadlines
+from petitions import deadlines, list_rows
 from petitions import forms as pf
 from petitions.masking import petitioner_display
 from petitions.models import Organization, Petition
@@ -721,13 +721,15 @@ def petition_index(request):
     query.pop("page", None)
     # One reverse for the page, the rows fill in their pk (the same href a {% url %} per row gives).
     detail_url = reverse("petitions:detail", args=[0]).replace("/0/", "/{}/")
+    rows = [_list_row(p, detail_url) for p in page.object_list]
     return render(
         request,
         "petitions/list.html",
         {
             "form": form,
             "page": page,
-            "rows": [_list_row(p, detail_url) for p in page.object_list],
+            "rows": rows,
+            "rows_html": list_rows.rows_html(rows),
             "query": query.urlencode(),
         },
     )
