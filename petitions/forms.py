@@ -35,17 +35,19 @@ def category_choices(*, with_parents: bool) -> list:
     """Categories grouped by their first level: [(parent name, [(pk, name), …]), …]."""
     children: dict[int, list] = {}
     parents = []
-    for c in Category.objects.order_by("sort", "code"):
-        if c.parent_id is None:
-            parents.append(c)
+    # Plain rows: this runs on every intake and case-list request (~60 categories).
+    rows = Category.objects.order_by("sort", "code").values_list("pk", "parent_id", "name")
+    for pk, parent_id, name in rows:
+        if parent_id is None:
+            parents.append((pk, name))
         else:
-            children.setdefault(c.parent_id, []).append((c.pk, c.name))
+            children.setdefault(parent_id, []).append((pk, name))
     groups = []
-    for p in parents:
-        items = children.get(p.pk, [])
+    for pk, name in parents:
+        items = children.get(pk, [])
         if with_parents:
-            items = [(p.pk, _("%(name)s（全部）") % {"name": p.name}), *items]
-        groups.append((p.name, items or [(p.pk, p.name)]))
+            items = [(pk, _("%(name)s（全部）") % {"name": name}), *items]
+        groups.append((name, items or [(pk, name)]))
     return groups
 
 
