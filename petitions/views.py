@@ -32,6 +32,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts import scoping
 from accounts.models import Role
+from config.pagination import page_by_ids
 from grid.coords import to_wgs84
 from grid.services.generations import generation_at
 from grid.views import basemap_layers, generation_extent
@@ -716,7 +717,7 @@ def petition_index(request):
         .only(*LIST_FIELDS)
         .order_by("-received_at", "-pk")
     )
-    page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = page_by_ids(qs, request.GET.get("page"), PAGE_SIZE)
     query = request.GET.copy()
     query.pop("page", None)
     # One reverse for the page, the rows fill in their pk (the same href a {% url %} per row gives).

@@ -1,0 +1,76 @@
+"""config.pagination.page_by_ids: the same page as Django's Paginator over the same ordered
+queryset (order, count, page numbers, last and out-of-range pages), for model rows and for
+.values() rows, with the rows read by primary key in a second query."""
+
+import pytest
+from django.core.paginator import Paginator
+from django.db.models import F
+
+from config.pagination import page_by_ids
+from petitions.models import Category
+
+pytestmark = pytest.mark.django_db
+
+
+def _ordered():
+    # Descending, as the lists (received_at, pk); unique, so pages compare exactly.
+    return Category.objects.select_related("parent").order_by("-code")
+
+
+@pytest.mark.parametrize("number", [1, 2, 3, "last", 99, "x", None])
+def test_same_page_as_the_paginator(number):
+    assert Category.objects.count() > 20  # the seeded categories: several pages of 7
+    want = Paginator(_ordered(), 7).get_page(number)
+    got = page_by_ids(_ordered(), number, 7)
+    assert [c.pk for c in got] == [c.pk for c in want]
+    assert (got.number, got.paginator.count, got.paginator.num_pages) == (
+        want.number,
+        want.paginator.count,
+        want.paginator.num_pages,
+    )
+    assert got.has_next() == want.has_next() and got.has_previous() == want.has_previous()
+    # The rows keep the queryset's joins: no query for the parent.
+    assert all(c.parent is None or c.parent.name for c in got)
+
+
+def test_values_rows_keep_their_fields():
+    qs = _ordered().values("pk", "code", parent_name=F("parent__name"))
+    got = page_by_ids(qs, 2, 5)
+    want = Paginator(qs, 5).get_page(2)
+    assert list(got) == list(want)
+
+
+def test_two_queries_for_the_page_whatever_its_size(django_assert_num_queries):
+    total = Category.objects.count()
+    with django_assert_num_queries(3):  # count, the page's ids, their rows
+        page = page_by_ids(_ordered(), 1, 50)
+        rows = list(page)
+    assert len(rows) == min(50, total) and all(c.parent is None or c.parent.name for c in rows)
+
+
+def test_an_empty_list_reads_no_rows(django_assert_num_queries):
+    with django_assert_num_queries(1):  # the count only
+        page = page_by_ids(Category.objects.filter(code="no such code").order_by("pk"), 1, 50)
+        assert list(page) == []
+
+
+def test_a_row_deleted_between_the_queries_is_left_out(monkeypatch):
+    import config.pagination
+
+    deleted = []
+
+    class DeletingPaginator(Paginator):
+        """The page's ids are chosen; a row of them goes before the rows are read."""
+
+        def get_page(self, number):
+            page = super().get_page(number)
+            leaf = Category.objects.filter(pk__in=list(page.object_list), children__isnull=True)
+            deleted.append(leaf.first().pk)
+            Category.objects.filter(pk=deleted[0]).delete()
+            return page
+
+    want = [c.pk for c in Paginator(_ordered(), 5).get_page(1)]
+    monkeypatch.setattr(config.pagination, "Paginator", DeletingPaginator)
+    page = page_by_ids(_ordered(), 1, 5)
+    assert deleted and deleted[0] in want
+    assert [c.pk for c in page] == [pk for pk in want if pk != deleted[0]]
