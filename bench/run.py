@@ -200,7 +200,7 @@ def stats_figures(stats: dict) -> dict:
 
 
 def stats_step(url: str, args, result: dict, timings: dict) -> None:
-    """bench/stats.py writes bench/results/stats-<date>.json; it reuses the dataset only when it
+    """bench/stats.py, its result in a temporary file; it reuses the dataset only when it
     is asked for the same spec, so the city's --districts/--cells go along when it takes them."""
     script = HERE / "stats.py"
     if not script.exists():
@@ -214,18 +214,9 @@ def stats_step(url: str, args, result: dict, timings: dict) -> None:
         # It would reload the dataset with its default spec (1 district, 2,000 cells).
         result["stats"] = {"error": "bench/stats.py takes no --districts/--cells"}
         return
-    start = time.perf_counter()
-    done = sh(cmd)
-    timings["stats"] = time.perf_counter() - start
-    out = RESULTS / f"stats-{dt.date.today().isoformat()}.json"
-    if (
-        done.returncode != 0
-        or not out.exists()
-        or out.stat().st_mtime < time.time() - timings["stats"]
-    ):
-        result["stats"] = {"error": f"exit {done.returncode}"}
-        return
-    result["stats"] = json.loads(out.read_text())
+    # Its result comes back in a file named here (json_step): its own default name carries the
+    # date of Django's time zone (Beijing), not this process's date for eight hours of the day.
+    json_step("stats", cmd, result, timings)
 
 
 # --- output ------------------------------------------------------------------------------------
