@@ -392,19 +392,13 @@ def bench_choropleth(client, figure: str, district: str, period, runs: int) -> d
 
 # --- (c) the drill-down record list ------------------------------------------------------------
 
-# The page's ids from the filtered table alone (an index-only scan of petition_area_received),
-# then their rows and category names: the hand-written form of config.pagination.page_by_ids.
 PAGE_ROWS_SQL = """
-    WITH page AS (
-        SELECT p.id, p.received_at FROM petitions_petition p
-        WHERE p.received_at >= %(s)s AND p.received_at < %(e)s AND p.area_code LIKE %(prefix)s
-        ORDER BY p.received_at DESC, p.id DESC LIMIT 50
-    )
     SELECT p.id, p.receipt_no, p.received_at, c.name, pc.name, p.case_type, p.status, p.area_code
-    FROM page JOIN petitions_petition p ON p.id = page.id
+    FROM petitions_petition p
     JOIN petitions_category c ON c.id = p.category_id
     LEFT JOIN petitions_category pc ON pc.id = c.parent_id
-    ORDER BY page.received_at DESC, page.id DESC
+    WHERE p.received_at >= %(s)s AND p.received_at < %(e)s AND p.area_code LIKE %(prefix)s
+    ORDER BY p.received_at DESC, p.id DESC LIMIT 50
 """
 COUNT_SQL = """
     SELECT count(*) FROM petitions_petition
@@ -416,7 +410,8 @@ def bench_records(client, user, area: str, period, runs: int) -> dict:
     """The list's data (what the view reads: the engine's records within the user's scope, the
     count and the first page as list rows) vs the page and the count by hand; the whole HTML
     view (template included) is timed beside them for information."""
-    from config.pagination import page_by_ids
+    from django.core.paginator import Paginator
+
     from dashboard.stats import figure_records
     from dashboard.views_report import PAGE_SIZE, record_rows, scoped_records
 
@@ -426,7 +421,7 @@ def bench_records(client, user, area: str, period, runs: int) -> dict:
 
     def engine():
         records = figure_records(key="petitions_total", area_code=area, period=period)
-        page = page_by_ids(scoped_records(user, records, area_code=area), 1, PAGE_SIZE)
+        page = Paginator(scoped_records(user, records, area_code=area), PAGE_SIZE).get_page(1)
         return [o["pk"] for o in page], page.paginator.count, record_rows(page, user)
 
     def raw():

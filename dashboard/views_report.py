@@ -33,7 +33,6 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts import scoping
 from accounts.models import AccessLog, Role
 from accounts.services import access_log_record
-from config.pagination import page_by_ids
 from dashboard import exports
 from dashboard.models import ReportSnapshot
 from dashboard.selectors import cached, data_version
@@ -717,7 +716,7 @@ def report_records(request):
             unassigned_level=unassigned,
         )
         qs = scoped_records(user, records, area_code=area)
-        page = page_by_ids(qs, request.GET.get("page"), PAGE_SIZE)
+        page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
         total = None
         if (summed := RECORD_SUMS.get(qs.model)) is not None:
             total = (qs.aggregate(n=Sum(summed[0]))["n"] or 0, str(summed[1]))

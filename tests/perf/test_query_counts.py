@@ -21,9 +21,8 @@ from tests.petitions.conftest import VALID_ID
 pytestmark = pytest.mark.django_db
 
 INSIDE = (121.555, 38.915)  # a point in cell 210204001001001 of the test hierarchy
-# Exact query counts per page, measured: session, user, grants, then the page's own reads (the
-# case list: categories, count, the page's ids, their rows — config.pagination.page_by_ids).
-CASE_LIST = 7
+# Exact query counts per page, measured: session, user, grants, then the page's own reads.
+CASE_LIST = 6
 CASE_PAGE = 11
 OPEN311_LIST = 1
 MEDIATION_PAGE = 12
