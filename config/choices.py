@@ -4,7 +4,8 @@ Django's Model._get_FIELD_display builds `dict(make_hashable(field.flatchoices))
 ~47 µs for a petition's status, against ~5 µs for a dict lookup — 100 calls on a case list page
 cost ~5 ms (issue #9, profiled). Model fields' choices are fixed when the class is built, so the
 dict is built once per field and kept on it; the labels stay lazy, translated on each call as
-before. Mixed into the models whose labels lists show per row.
+before. Mixed into the models whose labels lists show per row, and into Organization, whose
+kind labels every option of the case page's handling-unit select (156 at the bench).
 """
 
 from django.db import models

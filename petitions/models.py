@@ -19,7 +19,7 @@ from petitions.validators import normalize_id_number
 SRID = 4326
 
 
-class Organization(models.Model):
+class Organization(CachedChoiceLabels, models.Model):
     """A street office, handling unit (承办单位), mediation committee, the bureau, or an outside body."""
 
     class Kind(models.TextChoices):

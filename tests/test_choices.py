@@ -5,7 +5,7 @@ from django.db import models
 from django.utils.translation import override
 
 from mediation.models import Dispute, MediationCase
-from petitions.models import Petition
+from petitions.models import Organization, Petition
 
 
 @pytest.mark.parametrize("language", ["zh-hans", "en"])
@@ -18,6 +18,7 @@ from petitions.models import Petition
         (Dispute, "status"),
         (Dispute, "category"),
         (MediationCase, "status"),
+        (Organization, "kind"),
     ],
 )
 def test_every_label_is_djangos_in_both_languages(model, field, language):
