@@ -49,6 +49,13 @@ def bj(*args) -> dt.datetime:
     return dt.datetime(*args, tzinfo=BJ)
 
 
+def local_day(moment: dt.datetime) -> dt.date:
+    """The date of `moment` in the project's time zone (Asia/Shanghai)."""
+    from django.utils import timezone
+
+    return timezone.localdate(moment)
+
+
 def ago(days: float) -> dt.datetime:
     """A moment `days` before now: the cases are recent, so no statutory deadline has passed."""
     from django.utils import timezone
@@ -195,7 +202,9 @@ def _petitions(w: World) -> None:
         day = reception_day_create(
             actor=actor,
             leader=w.users["leader"],
-            date=ago(1).date(),
+            # The local (Beijing) date, as the service compares it: UTC's is a day behind
+            # from 16:00 UTC.
+            date=local_day(ago(1)),
             place=f"{mark}接待室",
             organization=w.orgs[office],
             leader_title="街道主任",
@@ -239,8 +248,8 @@ def _mediation(w: World) -> None:
         rnd = screening.round_open(
             actor=w.users["admin"],
             name=f"{mark}排查",
-            period_start=ago(10).date(),
-            period_end=ago(-20).date(),
+            period_start=local_day(ago(10)),
+            period_end=local_day(ago(-20)),
             area_code=area,
             now=ago(10),
         )
