@@ -62,7 +62,7 @@ messages: ## Refresh and compile the message catalogues (zh-hans source, English
 # bench/run.py, e.g. BENCH_ARGS="--duration 5 --skip stats".
 BENCH_ARGS ?=
 
-bench: ## Whole benchmark suite on 1,000,000 petitions (cg_bench_default; about an hour)
+bench: ## Whole benchmark suite on 1,000,000 petitions (cg_bench_default; ~12 min + ~6 min to generate)
 	@scripts/bootstrap.sh --bench
 	@scripts/services.sh
 	$(PY) bench/run.py --mode default $(BENCH_ARGS)
@@ -72,7 +72,7 @@ bench-quick: ## Whole benchmark suite on 100,000 petitions (cg_bench_quick)
 	@scripts/services.sh
 	$(PY) bench/run.py --mode quick $(BENCH_ARGS)
 
-bench-scale: ## Whole benchmark suite on 5,000,000 petitions (cg_bench_scale; hours)
+bench-scale: ## Whole benchmark suite on 5,000,000 petitions (cg_bench_scale; ~14 min + 15 min to generate)
 	@scripts/bootstrap.sh --bench
 	@scripts/services.sh
 	$(PY) bench/run.py --mode scale $(BENCH_ARGS)

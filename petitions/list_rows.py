@@ -1,9 +1,10 @@
 """The rows of the case list, written in Python instead of the template engine (issue #9).
 
 Fifty rows of six cells cost the template engine ~1,000 variable lookups per page, each resolved,
-localized and escaped node by node: 5–6 ms of a ~15 ms page. This builds the same markup with one
-format string per row and `escape()` on every value that comes from the data (tests/petitions/
-test_list_rows.py renders the former row template over the same cases and compares the HTML).
+localized and escaped node by node: ~3 ms of a ~15 ms page (15.4 → 12.2 ms in-process). This
+builds the same markup with one format string per row and `escape()` on every value that comes
+from the data (tests/petitions/test_list_rows.py renders the former row template over the same
+cases and compares the HTML).
 The labels stay translatable: they come from gettext, translated once per page.
 """
 
