@@ -31,6 +31,19 @@ NO_DEADLINE = '<span class="muted">—</span>'
 NO_CELL = '<span class="muted">{}</span>'
 
 
+def deadline_html(d: dict | None) -> str:
+    """petitions/_deadline.html for a row's next deadline (`views.deadline_info`), same markup."""
+    if not d:
+        return NO_DEADLINE
+    css = " deadline--overdue" if d["overdue"] else " deadline--soon" if d["soon"] else ""
+    return DEADLINE.format(
+        css=css,
+        label=escape(d["label"]),
+        due=escape(d["date"].isoformat()),
+        text=escape(d["text"]),
+    )
+
+
 def rows_html(rows: list[dict]) -> SafeString:
     """The <tr> of each row of `petitions.views._list_row`, as the list's <tbody> holds them."""
     labels = {
@@ -43,13 +56,6 @@ def rows_html(rows: list[dict]) -> SafeString:
     out = []
     for row in rows:
         p, d = row["petition"], row["deadline"]
-        if d:
-            css = " deadline--overdue" if d["overdue"] else " deadline--soon" if d["soon"] else ""
-            deadline = DEADLINE.format(
-                css=css, label=escape(d["label"]), due=escape(row["due"]), text=escape(d["text"])
-            )
-        else:
-            deadline = NO_DEADLINE
         cell = escape(p.cell.code) if p.cell_id else NO_CELL.format(escape(p.area_code))
         out.append(
             ROW.format(
@@ -62,7 +68,7 @@ def rows_html(rows: list[dict]) -> SafeString:
                 case_type=escape(p.get_case_type_display()),
                 status=escape(p.status),
                 status_label=escape(p.get_status_display()),
-                deadline=deadline,
+                deadline=deadline_html(d),
                 cell=cell,
                 **labels,
             )

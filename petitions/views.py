@@ -692,13 +692,11 @@ LIST_FIELDS = (
 
 def _list_row(petition: Petition, detail_url: str) -> dict:
     """One row of the case list: the case, its next deadline and the dates as shown."""
-    deadline = next_deadline_info(petition)
     return {
         "petition": petition,
         "url": detail_url.format(petition.pk),
         "received": timezone.localtime(petition.received_at).date().isoformat(),
-        "deadline": deadline,
-        "due": deadline["date"].isoformat() if deadline else "",
+        "deadline": next_deadline_info(petition),
     }
 
 

@@ -6,17 +6,19 @@ import datetime as dt
 
 import pytest
 from django.template import Context, Template
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from petitions.list_rows import rows_html
+from petitions.list_rows import deadline_html, rows_html
 from petitions.models import Petition
 from petitions.services import workflow as wf
 from petitions.views import LIST_FIELDS, _list_row
 
 pytestmark = pytest.mark.django_db
 
-# The row loop of petitions/list.html before issue #9 moved it to Python, verbatim.
+# The row loop of petitions/list.html before issue #9 moved it to Python (the due date as the
+# shared petitions/_deadline.html prints it).
 FORMER_ROWS = Template(
     """{% load i18n %}{% translate "收到日期" as l_received %}{% translate "概要" as l_summary %}"""
     """{% translate "状态" as l_status %}{% translate "下一期限" as l_deadline %}"""
@@ -27,7 +29,7 @@ FORMER_ROWS = Template(
       <td data-label="{{ l_received }}">{{ row.received }}</td>
       <td data-label="{{ l_summary }}">{{ p.summary }}<br><small class="muted">{{ p.category }} · {{ p.get_case_type_display }}</small></td>
       <td data-label="{{ l_status }}"><span class="status status--{{ p.status }}">{{ p.get_status_display }}</span></td>
-      <td data-label="{{ l_deadline }}">{% if d %}<span class="deadline{% if d.overdue %} deadline--overdue{% elif d.soon %} deadline--soon{% endif %}" title="{{ d.label }}">{{ d.label }} {{ row.due }}（{{ d.text }}）</span>{% else %}<span class="muted">—</span>{% endif %}</td>
+      <td data-label="{{ l_deadline }}">{% if d %}<span class="deadline{% if d.overdue %} deadline--overdue{% elif d.soon %} deadline--soon{% endif %}" title="{{ d.label }}">{{ d.label }} {{ d.date|date:"Y-m-d" }}（{{ d.text }}）</span>{% else %}<span class="muted">—</span>{% endif %}</td>
       <td data-label="{{ l_cell }}">{% if p.cell %}{{ p.cell.code }}{% else %}<span class="muted">{{ p.area_code }}</span>{% endif %}</td>
     </tr>
   {% endwith %}{% endfor %}"""  # noqa: E501
@@ -94,3 +96,16 @@ def test_the_page_says_when_nothing_matches(client, clerk, cases):
     assert "没有符合条件的信访事项。" in html and "petition-row" not in html
     html = client.get(reverse("petitions:list")).content.decode()
     assert html.count('<tr class="petition-row') == 4 and "没有符合条件的信访事项。" not in html
+
+
+@pytest.mark.parametrize("language", ["zh-hans", "en"])
+def test_the_deadline_is_the_shared_snippets(cases, language):
+    """The case page and the work panel print a deadline with petitions/_deadline.html; the list
+    must print the same (the snippet's file ends with a newline)."""
+    petitions = Petition.objects.select_related("category__parent", "cell")
+    with translation.override(language):
+        infos = [_list_row(p, "/{}/")["deadline"] for p in petitions]
+        assert {bool(i and i["overdue"]) for i in infos} == {True, False} and None in infos
+        for d in infos:
+            want = render_to_string("petitions/_deadline.html", {"d": d})
+            assert deadline_html(d) + "\n" == want
