@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.contrib.auth import get_user_model
 from django.db.models import QuerySet
 from django.http import Http404
 from django.utils import timezone
 
 from accounts.scoping import petition_scope_q
 from petitions import deadlines
-from petitions.models import Petition
+from petitions.models import Organization, Petition
 
 OPEN_STATUSES = ("registered", "handling", "objected", "review_requested", "rereview_requested")
 
@@ -86,6 +87,40 @@ def petition_get(user, pk: int) -> Petition:
         return petition_list(user).get(pk=pk)
     except Petition.DoesNotExist as e:
         raise Http404 from e
+
+
+def petition_page(user, pk: int) -> Petition | None:
+    """One petition in the user's scope with everything its case page names: category (and its
+    parent) and cell in the petition's statement; the organisations (registering unit, handling
+    unit) and the users (registrar, handler, extension approver) in one statement each.
+
+    One seven-table join instead cost PostgreSQL 3.6 ms of CPU per page at 1,000,000 cases —
+    mostly its join search, each join alone costs 0.1–0.2 ms — a sixth of a case page's whole
+    cost (issue #9, bench/README.md)."""
+    petition = (
+        Petition.objects.filter(petition_scope_q(user), pk=pk)
+        .select_related("category__parent", "cell")
+        .defer("cell__geom", "cell__geom_simple")  # the page names the cell; the map fetches it
+        .order_by()
+        .first()
+    )
+    if petition is None:
+        return None
+    _attach(petition, Organization, ("registered_by_org", "handling_unit"))
+    _attach(petition, get_user_model(), ("registered_by", "handler", "extension_approved_by"))
+    return petition
+
+
+def _attach(petition: Petition, model, fields: tuple[str, ...]) -> None:
+    """Fill the petition's foreign keys `fields` (all to `model`) from one in_bulk() read."""
+    ids = {getattr(petition, f"{f}_id") for f in fields} - {None}
+    if not ids:
+        return
+    found = model.objects.in_bulk(ids)
+    for f in fields:
+        pk = getattr(petition, f"{f}_id")
+        if pk is not None:
+            Petition._meta.get_field(f).set_cached_value(petition, found.get(pk))
 
 
 def petition_home(user) -> dict[str, QuerySet[Petition]]:

@@ -40,7 +40,7 @@ from petitions import deadlines, list_rows
 from petitions import forms as pf
 from petitions.masking import petitioner_display
 from petitions.models import Organization, Petition
-from petitions.selectors import petition_get, petition_home, petition_list
+from petitions.selectors import petition_get, petition_home, petition_list, petition_page
 from petitions.selectors_visits import (
     reception_day_get,
     reception_day_list,
@@ -738,14 +738,7 @@ def petition_index(request):
 @require_GET
 def petition_detail(request, pk: int):
     """The case page: fields, petitioners (masked), deadlines, timeline, documents, actions."""
-    # The relations the page shows come with the case: one query instead of four (issue #9).
-    petition = (
-        petition_list(request.user)
-        .select_related("category__parent", "registered_by_org", "registered_by")
-        .defer("cell__geom", "cell__geom_simple")  # the page names the cell; the map fetches it
-        .filter(pk=pk)
-        .first()
-    )
+    petition = petition_page(request.user, pk)
     if petition is None:
         raise Http404
     receipt = request.session.get(RECEIPT_SESSION_KEY)

@@ -23,7 +23,7 @@ pytestmark = pytest.mark.django_db
 INSIDE = (121.555, 38.915)  # a point in cell 210204001001001 of the test hierarchy
 # Exact query counts per page, measured: session, user, grants, then the page's own reads.
 CASE_LIST = 6
-CASE_PAGE = 11
+CASE_PAGE = 13
 OPEN311_LIST = 1
 MEDIATION_PAGE = 12
 
