@@ -410,10 +410,8 @@ def bench_records(client, user, area: str, period, runs: int) -> dict:
     """The list's data (what the view reads: the engine's records within the user's scope, the
     count and the first page as list rows) vs the page and the count by hand; the whole HTML
     view (template included) is timed beside them for information."""
-    from django.core.paginator import Paginator
-
     from dashboard.stats import figure_records
-    from dashboard.views_report import PAGE_SIZE, record_rows, scoped_records
+    from dashboard.views_report import record_page, record_rows, scoped_records
 
     url = "/dashboard/report/records/"
     query = {"key": "petitions_total", "area": area, "period": period.key()}
@@ -421,7 +419,7 @@ def bench_records(client, user, area: str, period, runs: int) -> dict:
 
     def engine():
         records = figure_records(key="petitions_total", area_code=area, period=period)
-        page = Paginator(scoped_records(user, records, area_code=area), PAGE_SIZE).get_page(1)
+        page = record_page(scoped_records(user, records, area_code=area), 1)
         return [o["pk"] for o in page], page.paginator.count, record_rows(page, user)
 
     def raw():

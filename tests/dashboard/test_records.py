@@ -275,8 +275,8 @@ def test_an_area_the_grants_cover_lists_the_same_rows_without_the_scope_filter(
     scoped = views_report.scoped_records(user, records)
     assert _area_filters(covered) == 1
     assert _area_filters(scoped) == 2
-    rows = views_report.record_rows(covered, user)
-    assert rows == views_report.record_rows(scoped, user)
+    rows = views_report.record_rows(views_report.record_list_rows(covered), user)
+    assert rows == views_report.record_rows(views_report.record_list_rows(scoped), user)
     assert len(rows) == {D: 9, A: 6}[area]
     # The rows (values) are the rows of the model instances, category path and all.
     by_instance = views_report.record_rows(
@@ -284,6 +284,35 @@ def test_an_area_the_grants_cover_lists_the_same_rows_without_the_scope_filter(
         user,
     )
     assert rows == by_instance
+
+
+def test_a_page_joins_the_category_names_and_its_count_does_not(
+    data, bureau_viewer, monkeypatch
+):
+    """The list's two statements: the count over the records alone, the page's rows with the
+    names of their category and its parent (as Category's str)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from petitions.models import Petition
+
+    monkeypatch.setattr(views_report, "PAGE_SIZE", 4)
+    records = figure_records(key="petitions_total", area_code=D, period=MARCH)
+    qs = views_report.scoped_records(bureau_viewer, records, area_code=D)
+    with CaptureQueriesContext(connection) as ctx:
+        page = views_report.record_page(qs, 2)
+        rows = views_report.record_rows(page, bureau_viewer)
+    count_sql, page_sql = (q["sql"] for q in ctx.captured_queries)
+    assert "COUNT(*)" in count_sql and "petitions_category" not in count_sql
+    assert "petitions_category" in page_sql and "LIMIT 4 OFFSET 4" in page_sql
+    assert page.paginator.count == 9 and page.paginator.num_pages == 3
+    pks = [r["pk"] for r in page]
+    expected = Petition.objects.filter(pk__in=[r["pk"] for r in qs]).order_by(
+        "-received_at", "-pk"
+    )[4:8]
+    assert pks == [p.pk for p in expected]
+    assert [r["category"] for r in rows] == [str(p.category) for p in expected]
+    assert any(" / " in r["category"] for r in rows)  # a category with its parent
 
 
 def test_an_area_outside_the_grants_keeps_the_scope_filter(data, street_a):
