@@ -286,9 +286,7 @@ def test_an_area_the_grants_cover_lists_the_same_rows_without_the_scope_filter(
     assert rows == by_instance
 
 
-def test_a_page_joins_the_category_names_and_its_count_does_not(
-    data, bureau_viewer, monkeypatch
-):
+def test_a_page_joins_the_category_names_and_its_count_does_not(data, bureau_viewer, monkeypatch):
     """The list's two statements: the count over the records alone, the page's rows with the
     names of their category and its parent (as Category's str)."""
     from django.db import connection
