@@ -4,7 +4,7 @@
     .venv/bin/python bench/http_load.py --db postgis://postgres@127.0.0.1:5432/cg_bench_quick
         [--duration 15] [--clients 1,10,50] [--only intake,case_list,…] [--json out.json]
 
-The server is `gunicorn -c deploy/gunicorn.conf.py` (5 sync workers on 2 CPUs)
+The server is `gunicorn -c deploy/gunicorn.conf.py` (3 sync workers on 2 CPUs)
 with DEBUG=false and fresh secrets written to a temporary directory and passed as *_FILE variables,
 as deploy/production.env.example does. The only departure from production is that wrk talks plain
 HTTP to 127.0.0.1 where nginx would terminate TLS: wrk sends `X-Forwarded-Proto: https` exactly as

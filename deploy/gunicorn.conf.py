@@ -16,8 +16,14 @@ def _int(name: str, default: int) -> int:
 # Only nginx talks to gunicorn; in a container the bind is 0.0.0.0:8001 (GUNICORN_BIND).
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8001")
 
-# 2 × CPUs + 1, capped: each process holds its own database connections (CONN_MAX_AGE).
-workers = _int("GUNICORN_WORKERS", min(2 * multiprocessing.cpu_count() + 1, 12))
+# CPUs + 1, capped: requests spend most of their time in Python, so more processes than CPUs
+# only take turns on them, and each holds its own database connection (CONN_MAX_AGE). Measured
+# (bench/http_load.py, 10 clients, 2 CPUs running PostgreSQL too, 1,000,000 cases, alternated):
+# 5 workers (the usual 2 × CPUs + 1) case list p95 160/169 ms at 84/76 req/s, case page 150/152
+# ms; 3 workers 136/147 ms at 95/91 req/s, case page 124/136 ms, 10–20 % less CPU per request;
+# 2 workers about the same as 3 (137/122 ms, 114/122 ms), but one slow request (an export, a
+# report built on a cache miss) would hold half of them.
+workers = _int("GUNICORN_WORKERS", min(multiprocessing.cpu_count() + 1, 12))
 # Sync workers by default: each takes the next connection from the one listen queue when it is
 # free, so a request waits for the first free process. gthread workers keep keep-alive connections
 # and accept new ones while busy, so requests queue behind a busy process while another is idle:

@@ -224,7 +224,7 @@ def test_gunicorn_config_values(monkeypatch):
     # CPU-bound requests: one single-threaded process per request, taken from one listen queue
     # (issue #9).
     assert (conf["worker_class"], conf["threads"]) == ("sync", 1)
-    assert conf["workers"] == min(2 * cpus + 1, 12)
+    assert conf["workers"] == min(cpus + 1, 12)
     assert (conf["timeout"], conf["graceful_timeout"]) == (60, 30)
     assert (conf["max_requests"], conf["max_requests_jitter"]) == (10000, 1000)
     assert conf["accesslog"] == "-"
