@@ -21,7 +21,7 @@ class CountedPaginator(Paginator):
         return self.counted.count()
 
 
-def page_by_ids(qs: QuerySet, number, per_page: int) -> Page:
+def page_by_ids(qs: QuerySet, number, per_page: int, *, rows: QuerySet | None = None) -> Page:
     """The page `number` of the ordered queryset `qs`, read as `qs` filtered to the page's ids.
 
     A page of a joined queryset makes PostgreSQL join every row that matches the filters before
@@ -32,9 +32,12 @@ def page_by_ids(qs: QuerySet, number, per_page: int) -> Page:
     covers the filter and the order), and only those rows are joined and read. The count is the
     paginator's, as before: two queries per page, whatever the matches.
 
-    `qs` may be a `.values()` queryset.
+    `qs` may be a `.values()` queryset. `rows`: the queryset the page's rows are read from, in the
+    same order (default `qs`) — `qs` with what only the display needs, such as names by join,
+    which then stay out of the count and out of the choice of the ids.
     """
     page = Paginator(qs.values_list("pk", flat=True), per_page).get_page(number)
     # page.object_list is the page's slice of the ids, not yet run: a subquery.
-    page.object_list = list(qs.filter(pk__in=page.object_list)) if page.paginator.count else []
+    rows = qs if rows is None else rows
+    page.object_list = list(rows.filter(pk__in=page.object_list)) if page.paginator.count else []
     return page

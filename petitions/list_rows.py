@@ -45,7 +45,8 @@ def deadline_html(d: dict | None) -> str:
 
 
 def rows_html(rows: list[dict]) -> SafeString:
-    """The <tr> of each row of `petitions.views._list_row`, as the list's <tbody> holds them."""
+    """The <tr> of each row of `petitions.views._list_row`, as the list's <tbody> holds them; each
+    case carries views.LIST_NAMES."""
     labels = {
         "l_received": escape(_("收到日期")),
         "l_summary": escape(_("概要")),
@@ -56,7 +57,10 @@ def rows_html(rows: list[dict]) -> SafeString:
     out = []
     for row in rows:
         p, d = row["petition"], row["deadline"]
-        cell = escape(p.cell.code) if p.cell_id else NO_CELL.format(escape(p.area_code))
+        cell = escape(p.cell_code) if p.cell_id else NO_CELL.format(escape(p.area_code))
+        # As Category's str, from the names views.LIST_NAMES joined to the row.
+        parent = p.category_parent
+        category = p.category_name if parent is None else f"{parent} / {p.category_name}"
         out.append(
             ROW.format(
                 row_class=" petition-row--overdue" if d and d["overdue"] else "",
@@ -64,7 +68,7 @@ def rows_html(rows: list[dict]) -> SafeString:
                 receipt_no=escape(p.receipt_no),
                 received=escape(row["received"]),
                 summary=escape(p.summary),
-                category=escape(p.category),
+                category=escape(category),
                 case_type=escape(p.get_case_type_display()),
                 status=escape(p.status),
                 status_label=escape(p.get_status_display()),

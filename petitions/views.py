@@ -21,7 +21,7 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.gis.geos import Point
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Count
+from django.db.models import Count, F
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -683,11 +683,17 @@ LIST_FIELDS = (
     "is_final",
     "reviewed_at",
     *deadlines.DEADLINE_FIELDS,
-    "category__name",
-    "category__parent_id",
-    "category__parent__name",
-    "cell__code",
+    "category",
+    "cell",
 )
+# … and the names the row shows for the category, its parent and the cell, joined into the page's
+# rows only (page_by_ids' `rows`): not into its count nor the choice of its ids, and as values
+# on the case, not as three more model instances per row (150 per page: ~2 ms of CPU).
+LIST_NAMES = {
+    "category_name": F("category__name"),
+    "category_parent": F("category__parent__name"),
+    "cell_code": F("cell__code"),
+}
 
 
 def _list_row(petition: Petition, detail_url: str) -> dict:
@@ -711,11 +717,10 @@ def petition_index(request):
     qs = (
         petition_list(request.user, filters=filters)
         .select_related(None)
-        .select_related("category__parent", "cell")
         .only(*LIST_FIELDS)
         .order_by("-received_at", "-pk")
     )
-    page = page_by_ids(qs, request.GET.get("page"), PAGE_SIZE)
+    page = page_by_ids(qs, request.GET.get("page"), PAGE_SIZE, rows=qs.annotate(**LIST_NAMES))
     query = request.GET.copy()
     query.pop("page", None)
     # One reverse for the page, the rows fill in their pk (the same href a {% url %} per row gives).

@@ -58,3 +58,19 @@ def test_an_empty_list_reads_no_rows(django_assert_num_queries):
     with django_assert_num_queries(1):  # the count only: no page to read
         page = page_by_ids(Category.objects.filter(code="no such code").order_by("pk"), 1, 50)
         assert list(page) == []
+
+
+def test_rows_read_from_their_own_queryset_join_only_into_the_page(django_assert_num_queries):
+    """`rows`: the page's rows read with names by join; the count and the page's ids without."""
+    plain = Category.objects.order_by("-code")
+    named = plain.annotate(parent_name=F("parent__name"))
+    with django_assert_num_queries(2) as ctx:
+        got = page_by_ids(plain, 2, 5, rows=named)
+        rows = list(got)
+    want = Paginator(_ordered(), 5).get_page(2)
+    assert [c.pk for c in rows] == [c.pk for c in want]
+    assert [c.parent_name for c in rows] == [c.parent.name if c.parent else None for c in want]
+    count_sql, page_sql = (q["sql"] for q in ctx.captured_queries)
+    assert "JOIN" not in count_sql
+    ids_sql = re.search(r"IN \((SELECT .*LIMIT 5 OFFSET 5)\)", page_sql).group(1)
+    assert "JOIN" not in ids_sql and "JOIN" in page_sql

@@ -13,7 +13,7 @@ from django.utils import timezone, translation
 from petitions.list_rows import deadline_html, rows_html
 from petitions.models import Petition
 from petitions.services import workflow as wf
-from petitions.views import LIST_FIELDS, _list_row
+from petitions.views import LIST_FIELDS, LIST_NAMES, _list_row
 
 pytestmark = pytest.mark.django_db
 
@@ -60,9 +60,7 @@ def cases(register, clerk, hierarchy):
 @pytest.mark.parametrize("language", ["zh-hans", "en"])
 def test_rows_equal_the_former_template(cases, language):
     petitions = (
-        Petition.objects.select_related("category__parent", "cell")
-        .only(*LIST_FIELDS)
-        .order_by("-received_at", "-pk")
+        Petition.objects.only(*LIST_FIELDS).annotate(**LIST_NAMES).order_by("-received_at", "-pk")
     )
     url = reverse("petitions:detail", args=[0]).replace("/0/", "/{}/")
     with translation.override(language):
@@ -82,7 +80,7 @@ def test_rows_equal_the_former_template(cases, language):
 
 
 def test_each_deadline_state_has_its_class(cases):
-    petitions = Petition.objects.select_related("category__parent", "cell").order_by("received_at")
+    petitions = Petition.objects.annotate(**LIST_NAMES).order_by("received_at")
     url = reverse("petitions:detail", args=[0]).replace("/0/", "/{}/")
     html = rows_html([_list_row(p, url) for p in petitions])
     assert html.count('class="petition-row petition-row--overdue"') == 1
