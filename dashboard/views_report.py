@@ -46,7 +46,7 @@ from dashboard.tasks import last_month
 from grid.models import GridCell
 from mediation.models import Agreement, Dispute, MediationCase
 from mediation.selectors import dispute_list, mediation_list
-from petitions.models import Organization, Petition, RepeatSubmission, Visit
+from petitions.models import Category, Organization, Petition, RepeatSubmission, Visit
 from petitions.selectors import petition_list
 from petitions.selectors_visits import user_organization_list, visit_list
 
@@ -576,10 +576,8 @@ def record_row(obj, user, *, links=None, statuses=None, accusation=None, petitio
     if isinstance(obj, dict):  # a petition as a record_list_rows() row of scoped_records
         if obj["case_type"] == Petition.CaseType.ACCUSATION and not links:
             category = accusation or str(Petition.CaseType.ACCUSATION.label)
-        elif obj["category_parent"] is not None:
-            category = f"{obj['category_parent']} / {obj['category_name']}"  # as Category's str
         else:
-            category = obj["category_name"]
+            category = Category.label(obj["category_name"], obj["category_parent"])
         return {
             "no": obj["receipt_no"],
             "href": (petition_url or petition_urls())(obj["pk"]) if links else "",

@@ -340,7 +340,7 @@ def service_public(c: Category) -> dict:
     return {
         "service_code": c.code,
         "service_name": c.name,
-        "description": f"{c.parent.name} / {c.name}",
+        "description": str(c),  # "parent / name"
         "metadata": bool(c.open311_attributes.all()),
         "type": "realtime",
         "keywords": c.parent.name,

@@ -14,6 +14,8 @@ from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
+from petitions.models import Category
+
 ROW = (
     '\n    <tr class="petition-row{row_class}">\n'
     '      <td class="nowrap"><a href="{url}">{receipt_no}</a></td>\n'
@@ -58,9 +60,7 @@ def rows_html(rows: list[dict]) -> SafeString:
     for row in rows:
         p, d = row["petition"], row["deadline"]
         cell = escape(p.cell_code) if p.cell_id else NO_CELL.format(escape(p.area_code))
-        # As Category's str, from the names views.LIST_NAMES joined to the row.
-        parent = p.category_parent
-        category = p.category_name if parent is None else f"{parent} / {p.category_name}"
+        category = Category.label(p.category_name, p.category_parent)  # views.LIST_NAMES
         out.append(
             ROW.format(
                 row_class=" petition-row--overdue" if d and d["overdue"] else "",

@@ -93,7 +93,13 @@ class Category(models.Model):
         ordering = ["sort", "code"]
 
     def __str__(self) -> str:
-        return f"{self.parent.name} / {self.name}" if self.parent_id else self.name
+        return self.label(self.name, self.parent.name if self.parent_id else None)
+
+    @staticmethod
+    def label(name: str, parent_name: str | None) -> str:
+        """How a category is named everywhere: "parent / name", or its name at the top level.
+        Lists that read the two names as values (no instances) call this too."""
+        return name if parent_name is None else f"{parent_name} / {name}"
 
 
 class ReceiptCounter(models.Model):

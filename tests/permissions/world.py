@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 
 from accounts.models import Grant, Role
 
@@ -47,13 +48,6 @@ ROLES = [
 
 def bj(*args) -> dt.datetime:
     return dt.datetime(*args, tzinfo=BJ)
-
-
-def local_day(moment: dt.datetime) -> dt.date:
-    """The date of `moment` in the project's time zone (Asia/Shanghai)."""
-    from django.utils import timezone
-
-    return timezone.localdate(moment)
 
 
 def ago(days: float) -> dt.datetime:
@@ -204,7 +198,7 @@ def _petitions(w: World) -> None:
             leader=w.users["leader"],
             # The local (Beijing) date, as the service compares it: UTC's is a day behind
             # from 16:00 UTC.
-            date=local_day(ago(1)),
+            date=timezone.localdate(ago(1)),
             place=f"{mark}接待室",
             organization=w.orgs[office],
             leader_title="街道主任",
@@ -248,8 +242,8 @@ def _mediation(w: World) -> None:
         rnd = screening.round_open(
             actor=w.users["admin"],
             name=f"{mark}排查",
-            period_start=local_day(ago(10)),
-            period_end=local_day(ago(-20)),
+            period_start=timezone.localdate(ago(10)),
+            period_end=timezone.localdate(ago(-20)),
             area_code=area,
             now=ago(10),
         )
