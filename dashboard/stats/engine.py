@@ -21,7 +21,8 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import connection
 from django.db.models import Case, F, Max, Q, QuerySet, Value, When
-from django.db.models.functions import Substr
+from django.db.models.functions import Left, Substr
+from django.db.models.lookups import Exact
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -278,14 +279,21 @@ def _roots(codes: list[str]) -> list[str]:
     return sorted(c for c in wanted if not any(c[:n] in wanted for n in range(len(c) - 3, 0, -3)))
 
 
-def area_q(path: str, codes: list[str]) -> Q:
-    """Rows under any of `codes` (a prefix match per root; their common prefix when many)."""
+def area_q(path: str, codes: list[str], *, street_index: bool = False) -> Q:
+    """Rows under any of `codes` (a prefix match per root; their common prefix when many).
+    `street_index` (Family.street_index): a street's rows by `left(path, 9) = '<street>'`, the
+    expression an index of the rows leads with, instead of `LIKE '<street>%'`: the same rows,
+    and PostgreSQL estimates their number from that index's statistics (a street's month at
+    5,000,000 cases: 3,259 estimated for 3,204; the LIKE's histogram said 2,120, and the page's
+    plan turned on it)."""
     roots = _roots(codes)
     if len(roots) > MAX_OR_PREFIXES:
         roots = [os.path.commonprefix(roots)]
     q = Q()
     for root in roots:
-        if root:
+        if street_index and len(root) == LEVELS["street"]:
+            q |= Q(Exact(Left(path, len(root)), root))
+        elif root:
             q |= Q(**{f"{path}__startswith": root})
     return q
 
@@ -311,7 +319,7 @@ def family_sql(family: Family, ctx: Ctx, codes: list[str], length: int) -> tuple
     columns = _columns(family)
     inner = (
         family.rows(ctx)
-        .filter(area_q(family.area, codes))
+        .filter(area_q(family.area, codes, street_index=family.street_index))
         .annotate(_area=F(family.area), **columns)
         .order_by()
         .values("_area", *columns)
@@ -615,7 +623,9 @@ def figure_records(
     gen_id = getattr(generation, "pk", generation)
     ctx = make_ctx(period, as_of, gen_id, replay=replay)
     family = family_get(family_name, ctx)
-    rows = family.rows(ctx).filter(area_q(family.area, [area_code]))
+    rows = family.rows(ctx).filter(
+        area_q(family.area, [area_code], street_index=family.street_index)
+    )
     cond = family.condition(count_name)
     if cond is not None:
         rows = rows.filter(cond)

@@ -256,8 +256,13 @@ def _sql(qs) -> str:
 
 
 def _area_filters(qs) -> int:
-    """How many `area_code LIKE` conditions the statement has (PostgreSQL casts to text)."""
-    return len(re.findall(r'"area_code"(?:::text)? LIKE', _sql(qs)))
+    """How many area conditions the statement has: `area_code LIKE` (PostgreSQL casts to text),
+    or a street's records of a street-indexed family by `LEFT(area_code, 9) =` (SUBSTR on
+    SQLite)."""
+    sql = _sql(qs)
+    return len(re.findall(r'"area_code"(?:::text)? LIKE', sql)) + len(
+        re.findall(r'(?:LEFT\(|SUBSTR\()"petitions_petition"\."area_code", (?:1, )?9\) =', sql)
+    )
 
 
 @pytest.mark.parametrize("who", ["bureau", "street_a", "leader"])
