@@ -388,8 +388,8 @@ class Petition(CachedChoiceLabels, models.Model):
             # holds a street's every month before its dates, and with `LIKE` PostgreSQL chose
             # between reading all of a street's month (bitmap + sort) and walking the city's
             # month backwards by its estimate of the street's share. At 5,000,000 cases, a
-            # street's month (3,204 rows): page 11–15 ms warm, 168 ms cold → 0.8 ms, count 3.9 →
-            # 0.9 ms, the street's counts by community 4.7 → 1.2 ms (issue #9). area_code
+            # street's month (3,204 rows): page 11–15 ms warm, 168 ms cold → 0.1–0.8 ms, count
+            # 3.9 → 0.9 ms, the street's counts by community 4.7 → 1.2 ms (issue #9). area_code
             # covered: index-only counts and buckets.
             models.Index(
                 Left("area_code", 9),
