@@ -57,12 +57,15 @@ CLOSING = ("close", "rereview_answer")
 # --- hand-written SQL: one GROUP BY per figure family ------------------------------------------
 # Each returns rows (bucket, count, …) in the order of the family's count names (families.py),
 # bucket = substr(area code, 1, L). %(s)s/%(e)s: the period's first instant / the instant after
-# it; %(start)s/%(end)s its dates; %(ytd)s 1 January; %(prefix)s the district code.
+# it; %(start)s/%(end)s its dates; %(ytd)s 1 January; %(prefix)s the district code and `%`,
+# %(code)s the district code. 信访总量's rows by `left(area_code, 6) = %(code)s`: the expression of
+# the index petition_district_received, which the engine uses too (the best SQL on the same
+# indexes; the measures are of a district).
 
 BASELINE = {
     "intake": """
         SELECT substr(area_code, 1, %(L)s), count(*) FROM petitions_petition
-        WHERE received_at >= %(s)s AND received_at < %(e)s AND area_code LIKE %(prefix)s
+        WHERE received_at >= %(s)s AND received_at < %(e)s AND left(area_code, 6) = %(code)s
         GROUP BY 1""",
     "routing": """
         SELECT substr(area_code, 1, %(L)s), count(*),
@@ -162,6 +165,7 @@ def sql_params(period, prefix: str, length: int) -> dict:
         "end": period.end,
         "ytd": local_midnight(period.year_to_date().start),
         "prefix": prefix + "%",
+        "code": prefix,
         "L": length,
         "open": OPEN_DISPUTE,
     }
@@ -397,12 +401,12 @@ PAGE_ROWS_SQL = """
     FROM petitions_petition p
     JOIN petitions_category c ON c.id = p.category_id
     LEFT JOIN petitions_category pc ON pc.id = c.parent_id
-    WHERE p.received_at >= %(s)s AND p.received_at < %(e)s AND p.area_code LIKE %(prefix)s
+    WHERE p.received_at >= %(s)s AND p.received_at < %(e)s AND left(p.area_code, 6) = %(code)s
     ORDER BY p.received_at DESC, p.id DESC LIMIT 50
 """
 COUNT_SQL = """
     SELECT count(*) FROM petitions_petition
-    WHERE received_at >= %(s)s AND received_at < %(e)s AND area_code LIKE %(prefix)s
+    WHERE received_at >= %(s)s AND received_at < %(e)s AND left(area_code, 6) = %(code)s
 """
 
 

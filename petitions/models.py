@@ -381,16 +381,23 @@ class Petition(CachedChoiceLabels, models.Model):
                 opclasses=["varchar_pattern_ops", "timestamptz_ops"],
                 name="petition_area_received",
             ),
-            # 信访总量 in a street (dashboard.stats families with street_index, engine.area_q:
-            # `left(area_code, 9) = '<street>' AND received_at in the period`): the drill-down's
-            # page and count, a street's report and its communities' choropleth. A street's
-            # month is one range of this index, in the drill-down's order; petition_area_received
-            # holds a street's every month before its dates, and with `LIKE` PostgreSQL chose
-            # between reading all of a street's month (bitmap + sort) and walking the city's
-            # month backwards by its estimate of the street's share. At 5,000,000 cases, a
-            # street's month (3,204 rows): page 11–15 ms warm, 168 ms cold → 0.1–0.8 ms, count
-            # 3.9 → 0.9 ms, the street's counts by community 4.7 → 1.2 ms (issue #9). area_code
-            # covered: index-only counts and buckets.
+            # 信访总量 in a district or a street (dashboard.stats families with prefix_indexes,
+            # engine.area_q: `left(area_code, 6 or 9) = '<code>' AND received_at in the period`):
+            # the drill-down's page and count, the area's report and map. An area's month is one
+            # range of its index, in the drill-down's order. petition_area_received holds a
+            # street's every month before its dates, petition_received_at the city's month;
+            # with `LIKE` PostgreSQL read the one or walked the other by its estimate of the
+            # area's share. At 5,000,000 cases (issue #9), a street's month (3,204 rows): page
+            # 11–15 ms warm, 168 ms cold → 0.1–0.8 ms, count 3.9 → 0.9 ms, counts by community
+            # 4.7 → 1.2 ms; a district's month (21,497 rows): count 28–39 → 4–5 ms, counts by
+            # street 39 → 8 ms, page 0.6 ms. area_code covered: index-only counts and buckets.
+            models.Index(
+                Left("area_code", 6),
+                "received_at",
+                "id",
+                include=["area_code"],
+                name="petition_district_received",
+            ),
             models.Index(
                 Left("area_code", 9),
                 "received_at",

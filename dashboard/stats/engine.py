@@ -279,19 +279,23 @@ def _roots(codes: list[str]) -> list[str]:
     return sorted(c for c in wanted if not any(c[:n] in wanted for n in range(len(c) - 3, 0, -3)))
 
 
-def area_q(path: str, codes: list[str], *, street_index: bool = False) -> Q:
+# The code lengths whose rows a family with prefix_indexes reads by `left(area, n) = code`.
+INDEXED_PREFIXES = (LEVELS["district"], LEVELS["street"])
+
+
+def area_q(path: str, codes: list[str], *, prefix_indexes: bool = False) -> Q:
     """Rows under any of `codes` (a prefix match per root; their common prefix when many).
-    `street_index` (Family.street_index): a street's rows by `left(path, 9) = '<street>'`, the
-    expression an index of the rows leads with, instead of `LIKE '<street>%'`: the same rows,
-    and PostgreSQL estimates their number from that index's statistics (a street's month at
-    5,000,000 cases: 3,259 estimated for 3,204; the LIKE's histogram said 2,120, and the page's
-    plan turned on it)."""
+    `prefix_indexes` (Family.prefix_indexes): a district's or a street's rows by
+    `left(path, n) = '<code>'`, the expression an index of the rows leads with, instead of
+    `LIKE '<code>%'`: the same rows, one range of that index per period, and PostgreSQL
+    estimates their number from its statistics (a street's month at 5,000,000 cases: 3,259
+    estimated for 3,204; the LIKE's histogram said 2,120, and the page's plan turned on it)."""
     roots = _roots(codes)
     if len(roots) > MAX_OR_PREFIXES:
         roots = [os.path.commonprefix(roots)]
     q = Q()
     for root in roots:
-        if street_index and len(root) == LEVELS["street"]:
+        if prefix_indexes and len(root) in INDEXED_PREFIXES:
             q |= Q(Exact(Left(path, len(root)), root))
         elif root:
             q |= Q(**{f"{path}__startswith": root})
@@ -319,7 +323,7 @@ def family_sql(family: Family, ctx: Ctx, codes: list[str], length: int) -> tuple
     columns = _columns(family)
     inner = (
         family.rows(ctx)
-        .filter(area_q(family.area, codes, street_index=family.street_index))
+        .filter(area_q(family.area, codes, prefix_indexes=family.prefix_indexes))
         .annotate(_area=F(family.area), **columns)
         .order_by()
         .values("_area", *columns)
@@ -624,7 +628,7 @@ def figure_records(
     ctx = make_ctx(period, as_of, gen_id, replay=replay)
     family = family_get(family_name, ctx)
     rows = family.rows(ctx).filter(
-        area_q(family.area, [area_code], street_index=family.street_index)
+        area_q(family.area, [area_code], prefix_indexes=family.prefix_indexes)
     )
     cond = family.condition(count_name)
     if cond is not None:

@@ -121,10 +121,11 @@ class Family:
     counts: dict[str, Q | None] = field(default_factory=dict)
     # name → (field, condition): the field summed over the rows matching the condition.
     sums: dict[str, tuple[str, Q | None]] = field(default_factory=dict)
-    # The rows under a street are filtered by `left(area, 9) = '<street>'` instead of
-    # `LIKE '<street>%'` (the same rows): an index led by that expression holds a street's rows
-    # of a period as one range (engine.area_q; petitions' petition_street_received).
-    street_index: bool = False
+    # The rows under a district or a street are filtered by `left(area, 6 or 9) = '<code>'`
+    # instead of `LIKE '<code>%'` (the same rows): an index led by that expression holds an
+    # area's rows of a period as one range (engine.area_q; petitions' petition_district_received
+    # and petition_street_received).
+    prefix_indexes: bool = False
 
     @property
     def label(self) -> str:
@@ -351,7 +352,7 @@ FAMILIES: dict[str, Family] = {
     f.name: f
     for f in [
         Family(
-            "intake", Petition, "area_code", _intake_rows, counts={"new": None}, street_index=True
+            "intake", Petition, "area_code", _intake_rows, counts={"new": None}, prefix_indexes=True
         ),
         Family(
             "routing",
