@@ -257,11 +257,11 @@ def _sql(qs) -> str:
 
 def _area_filters(qs) -> int:
     """How many area conditions the statement has: `area_code LIKE` (PostgreSQL casts to text),
-    or a street's records of a street-indexed family by `LEFT(area_code, 9) =` (SUBSTR on
-    SQLite)."""
+    or a district's or street's records of a family with prefix indexes by
+    `LEFT(area_code, 6 or 9) =` (SUBSTR on SQLite)."""
     sql = _sql(qs)
     return len(re.findall(r'"area_code"(?:::text)? LIKE', sql)) + len(
-        re.findall(r'(?:LEFT\(|SUBSTR\()"petitions_petition"\."area_code", (?:1, )?9\) =', sql)
+        re.findall(r'(?:LEFT\(|SUBSTR\()"petitions_petition"\."area_code", (?:1, )?[69]\) =', sql)
     )
 
 
