@@ -17,6 +17,12 @@ from accounts.fields import BlindIndexField, EncryptedCharField
 from config.choices import CachedChoiceLabels
 from petitions.validators import normalize_id_number
 
+# The area levels whose cases of a period an index holds as one range, by the length of their code
+# (grid's CODE_LENGTHS): Petition's petition_<level>_received indexes lead with
+# `left(area_code, length)`, and the statistics' intake family reads a district's or a street's
+# cases by that expression (dashboard.stats Family.prefix_indexes, engine.area_q; issue #9).
+AREA_PREFIX_LENGTHS = {"district": 6, "street": 9}
+
 SRID = 4326
 
 
@@ -391,20 +397,16 @@ class Petition(CachedChoiceLabels, models.Model):
             # 11–15 ms warm, 168 ms cold → 0.1–0.8 ms, count 3.9 → 0.9 ms, counts by community
             # 4.7 → 1.2 ms; a district's month (21,497 rows): count 28–39 → 4–5 ms, counts by
             # street 39 → 8 ms, page 0.6 ms. area_code covered: index-only counts and buckets.
-            models.Index(
-                Left("area_code", 6),
-                "received_at",
-                "id",
-                include=["area_code"],
-                name="petition_district_received",
-            ),
-            models.Index(
-                Left("area_code", 9),
-                "received_at",
-                "id",
-                include=["area_code"],
-                name="petition_street_received",
-            ),
+            *[
+                models.Index(
+                    Left("area_code", length),
+                    "received_at",
+                    "id",
+                    include=["area_code"],
+                    name=f"petition_{level}_received",
+                )
+                for level, length in AREA_PREFIX_LENGTHS.items()
+            ],
             # 满意率 by evaluation date (dashboard evaluation fast path).
             models.Index(
                 fields=["evaluated_at"],

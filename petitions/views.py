@@ -60,7 +60,6 @@ from petitions.services.visits import (
     visit_record,
     visit_totals,
 )
-from petitions.timeline_html import timeline_html
 
 PAGE_SIZE = 50
 WORK_LIMIT = 10
@@ -758,7 +757,6 @@ def petition_detail(request, pk: int):
         {"name": name, "label": a.label, "form": a.form(petition=petition)}
         for name, a in allowed_actions(request.user, petition)
     ]
-    events = timeline(petition)
     return render(
         request,
         "petitions/detail.html",
@@ -771,8 +769,7 @@ def petition_detail(request, pk: int):
             "petitioner_count": len(petitioners),
             "deadline_rows": deadline_rows(petition),
             "next_deadline": next_deadline_info(petition),
-            "timeline": events,
-            "timeline_html": timeline_html(events),
+            "timeline": timeline(petition),
             # The list shows kind and date: the stored notice HTML is read only when opened.
             "documents": list(petition.documents.defer("html")) if personal else [],
             "repeats": petition.repeats.count(),

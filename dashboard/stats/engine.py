@@ -279,13 +279,9 @@ def _roots(codes: list[str]) -> list[str]:
     return sorted(c for c in wanted if not any(c[:n] in wanted for n in range(len(c) - 3, 0, -3)))
 
 
-# The code lengths whose rows a family with prefix_indexes reads by `left(area, n) = code`.
-INDEXED_PREFIXES = (LEVELS["district"], LEVELS["street"])
-
-
-def area_q(path: str, codes: list[str], *, prefix_indexes: bool = False) -> Q:
+def area_q(path: str, codes: list[str], *, prefix_indexes: tuple[int, ...] = ()) -> Q:
     """Rows under any of `codes` (a prefix match per root; their common prefix when many).
-    `prefix_indexes` (Family.prefix_indexes): a district's or a street's rows by
+    `prefix_indexes` (Family.prefix_indexes): the code lengths whose rows are read by
     `left(path, n) = '<code>'`, the expression an index of the rows leads with, instead of
     `LIKE '<code>%'`: the same rows, one range of that index per period, and PostgreSQL
     estimates their number from its statistics (a street's month at 5,000,000 cases: 3,259
@@ -295,7 +291,7 @@ def area_q(path: str, codes: list[str], *, prefix_indexes: bool = False) -> Q:
         roots = [os.path.commonprefix(roots)]
     q = Q()
     for root in roots:
-        if prefix_indexes and len(root) in INDEXED_PREFIXES:
+        if len(root) in prefix_indexes:
             q |= Q(Exact(Left(path, len(root)), root))
         elif root:
             q |= Q(**{f"{path}__startswith": root})

@@ -66,7 +66,14 @@ from mediation.models import (
     MediationStatus,
 )
 from petitions.deadlines import ROUTE_DAYS
-from petitions.models import Petition, PetitionEvent, RepeatSubmission, Status, Visit
+from petitions.models import (
+    AREA_PREFIX_LENGTHS,
+    Petition,
+    PetitionEvent,
+    RepeatSubmission,
+    Status,
+    Visit,
+)
 
 ROUTE_ACCEPT = ("route_accept", "route_forward", "route_assign")
 ROUTE_ACTIONS = (*ROUTE_ACCEPT, "route_reject")
@@ -121,11 +128,10 @@ class Family:
     counts: dict[str, Q | None] = field(default_factory=dict)
     # name → (field, condition): the field summed over the rows matching the condition.
     sums: dict[str, tuple[str, Q | None]] = field(default_factory=dict)
-    # The rows under a district or a street are filtered by `left(area, 6 or 9) = '<code>'`
-    # instead of `LIKE '<code>%'` (the same rows): an index led by that expression holds an
-    # area's rows of a period as one range (engine.area_q; petitions' petition_district_received
-    # and petition_street_received).
-    prefix_indexes: bool = False
+    # Code lengths whose rows are filtered by `left(area, n) = '<code>'` instead of
+    # `LIKE '<code>%'` (the same rows): an index of the model led by that expression holds an
+    # area's rows of a period as one range (engine.area_q; petitions.models.AREA_PREFIX_LENGTHS).
+    prefix_indexes: tuple[int, ...] = ()
 
     @property
     def label(self) -> str:
@@ -352,7 +358,12 @@ FAMILIES: dict[str, Family] = {
     f.name: f
     for f in [
         Family(
-            "intake", Petition, "area_code", _intake_rows, counts={"new": None}, prefix_indexes=True
+            "intake",
+            Petition,
+            "area_code",
+            _intake_rows,
+            counts={"new": None},
+            prefix_indexes=tuple(AREA_PREFIX_LENGTHS.values()),
         ),
         Family(
             "routing",

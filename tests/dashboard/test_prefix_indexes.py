@@ -10,13 +10,14 @@ from django.test.utils import CaptureQueriesContext
 
 from dashboard import views_report
 from dashboard.stats import Period, figure_records, figures_for_areas
-from dashboard.stats.engine import area_q
+from dashboard.stats.engine import LEVELS, area_q
 from dashboard.stats.families import FAMILIES
-from petitions.models import Petition
+from petitions.models import AREA_PREFIX_LENGTHS, Petition
 from tests.dashboard.conftest import A1, A2, A, B, D
 from tests.dashboard.test_report import bureau_viewer, data  # noqa: F401 — fixtures
 
 MARCH = Period.month(2026, 3)
+PREFIXES = FAMILIES["intake"].prefix_indexes
 INDEX = {D: "petition_district_received", A: "petition_street_received"}
 
 
@@ -26,7 +27,7 @@ def _sql(q) -> str:
 
 @pytest.mark.parametrize("code", [D, A], ids=["district", "street"])
 def test_a_district_or_street_root_of_an_indexed_family_is_the_expression(code):
-    sql = _sql(area_q("area_code", [code], prefix_indexes=True))
+    sql = _sql(area_q("area_code", [code], prefix_indexes=PREFIXES))
     n = len(code)
     assert "LIKE" not in sql
     assert f"= {code}" in sql.replace("'", "")
@@ -41,22 +42,22 @@ def test_a_district_or_street_root_of_an_indexed_family_is_the_expression(code):
     ids=["city", "community", "communities", "cell"],
 )
 def test_other_roots_and_other_families_keep_the_prefix_match(codes):
-    sql = _sql(area_q("area_code", codes, prefix_indexes=True))
+    sql = _sql(area_q("area_code", codes, prefix_indexes=PREFIXES))
     assert "LIKE" in sql and "LEFT(" not in sql and "SUBSTR(" not in sql
     assert _sql(area_q("area_code", codes)) == sql
-    assert "LIKE" in _sql(area_q("area_code", [A]))  # without prefix_indexes
+    assert "LIKE" in _sql(area_q("area_code", [A]))  # without prefix lengths
     assert "LIKE" in _sql(area_q("area_code", [D]))
 
 
 def test_a_street_under_its_district_is_read_by_the_district():
     # Nested roots: the district's rows include the street's; one condition, the district's.
-    sql = _sql(area_q("area_code", [D, A, A1], prefix_indexes=True))
+    sql = _sql(area_q("area_code", [D, A, A1], prefix_indexes=PREFIXES))
     assert sql.count("LEFT(") + sql.count("SUBSTR(") == 1
     assert f"= {D}" in sql.replace("'", "")
 
 
 def test_two_streets_are_two_ranges():
-    sql = _sql(area_q("area_code", [A, B], prefix_indexes=True))
+    sql = _sql(area_q("area_code", [A, B], prefix_indexes=PREFIXES))
     assert sql.count("LEFT(") + sql.count("SUBSTR(") == 2 and " OR " in sql
 
 
@@ -64,6 +65,11 @@ def test_only_the_intake_family_has_prefix_indexes():
     # Its rows are bounded by received_at, the indexes' second column; others measured slower
     # read in that order, or live in tables without such indexes.
     assert [f.name for f in FAMILIES.values() if f.prefix_indexes] == ["intake"]
+    # A district's and a street's code, as the hierarchy has them; each with its index.
+    assert {k: LEVELS[k] for k in ("district", "street")} == AREA_PREFIX_LENGTHS
+    assert PREFIXES == (6, 9)
+    names = {i.name for i in Petition._meta.indexes}
+    assert {f"petition_{level}_received" for level in AREA_PREFIX_LENGTHS} <= names
 
 
 @pytest.mark.django_db
@@ -75,9 +81,9 @@ def test_the_expression_and_the_prefix_match_the_same_petitions(data):
     Petition.objects.filter(pk=blank.pk).update(area_code="")
     for code in (D, A, B, "210204099", "210299"):
         by_expression = set(
-            Petition.objects.filter(area_q("area_code", [code], prefix_indexes=True)).values_list(
-                "pk", flat=True
-            )
+            Petition.objects.filter(
+                area_q("area_code", [code], prefix_indexes=PREFIXES)
+            ).values_list("pk", flat=True)
         )
         by_prefix = set(
             Petition.objects.filter(area_code__startswith=code).values_list("pk", flat=True)
@@ -85,9 +91,9 @@ def test_the_expression_and_the_prefix_match_the_same_petitions(data):
         assert by_expression == by_prefix
     for code in (D, A):
         assert on_street.pk in set(
-            Petition.objects.filter(area_q("area_code", [code], prefix_indexes=True)).values_list(
-                "pk", flat=True
-            )
+            Petition.objects.filter(
+                area_q("area_code", [code], prefix_indexes=PREFIXES)
+            ).values_list("pk", flat=True)
         )
 
 

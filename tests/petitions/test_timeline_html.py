@@ -57,6 +57,9 @@ def test_the_timeline_equals_the_former_template(case, language):
         assert any(t["event"].actor is None for t in items) and all(t["payload"] for t in items[1:])
         expected = FORMER.render(Context({"timeline": items}))
         got = timeline_html(items)
+        # What the case page writes: the items through the `timeline_html` filter.
+        page = Template("{% load timeline %}{{ timeline|timeline_html }}")
+        assert page.render(Context({"timeline": items})) == got
     assert got == expected
     assert "&lt;script&gt;" in got and "<script>" not in got
 
